@@ -1,0 +1,55 @@
+# One command per job; each target installs what it needs first (a second run skips the install).
+SHELL := /bin/bash
+.DEFAULT_GOAL := help
+
+VENV := .venv
+PYTHON ?= python3.11
+NETWORK ?= local
+SCENARIO ?= crash
+export PATH := $(CURDIR)/$(VENV)/bin:$(CURDIR)/node_modules/.bin:$(PATH)
+
+.PHONY: help install demo test bench lint format audit clean
+
+help:
+	@echo "make demo    deploy, fund, crash and liquidate on a fresh Anvil (NETWORK=fork for the fork)"
+	@echo "make test    every test (installs first)"
+	@echo "make bench   gas and keeper benchmarks: prints tables, writes bench/results.json"
+	@echo "make lint    ruff check + ruff format --check"
+	@echo "make audit   the deep hypothesis campaign (HYPOTHESIS_PROFILE=deep)"
+	@echo "make clean   remove build output, caches and reports"
+
+$(VENV)/.installed: pyproject.toml requirements.lock
+	@test -x $(VENV)/bin/python || $(PYTHON) -m venv $(VENV)
+	$(VENV)/bin/pip install --quiet -r requirements.lock
+	$(VENV)/bin/pip install --quiet --no-deps --no-build-isolation -e .
+	@touch $@
+
+node_modules/.installed: package.json package-lock.json
+	npm ci --no-audit --no-fund
+	@touch $@
+
+install: $(VENV)/.installed node_modules/.installed
+
+demo: install
+	ape run demo --network ethereum:local:foundry --scenario $(SCENARIO) $(if $(filter fork,$(NETWORK)),--fork,)
+
+test: install
+	ape test
+
+bench: install
+	ape run bench
+
+lint: install
+	ruff check .
+	ruff format --check .
+
+format: install
+	ruff check --fix .
+	ruff format .
+
+audit: install
+	HYPOTHESIS_PROFILE=deep ape test tests/stateful tests/property -s
+
+clean:
+	rm -rf .build .cache .hypothesis .pytest_cache .ruff_cache reports/*.json reports/*.png
+	find . -name __pycache__ -not -path './$(VENV)/*' -not -path './node_modules/*' -prune -exec rm -rf {} +
