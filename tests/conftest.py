@@ -76,3 +76,104 @@ def other_borrower(accounts):
 @pytest.fixture(scope="session")
 def other_lender(accounts):
     return accounts[9]
+
+
+@pytest.fixture(scope="session")
+def engine_account(accounts):
+    """Plays the liquidation engine in the vault's and the queue's unit tests."""
+    return accounts[10]
+
+
+# ---------------------------------------------------------------- a market of mock tokens and feeds
+
+WAD = 10**18
+FEED_DECIMALS = 8
+
+
+def _feed(project, owner, price_usd, decimals=FEED_DECIMALS, name="X / USD"):
+    return project.MockAggregator.deploy(decimals, name, int(price_usd * 10**decimals), sender=owner)
+
+
+@pytest.fixture
+def make_token(project, owner):
+    def make(symbol: str, decimals: int):
+        return project.MockERC20.deploy(symbol, symbol, decimals, sender=owner)
+
+    return make
+
+
+@pytest.fixture
+def base_decimals():
+    """Decimals of the base asset; modules parametrize this fixture to run with 6, 8 and 18."""
+    return 6
+
+
+@pytest.fixture
+def base_token(make_token, base_decimals):
+    return make_token("USDA", base_decimals)
+
+
+@pytest.fixture
+def weth(make_token):
+    return make_token("WETH", 18)
+
+
+@pytest.fixture
+def wbtc(make_token):
+    return make_token("WBTC", 8)
+
+
+@pytest.fixture
+def gold(make_token):
+    return make_token("GOLD", 6)
+
+
+@pytest.fixture
+def feeds(project, owner, base_token, weth, wbtc, gold):
+    """One 8-decimal feed per asset: base $1, WETH $2,000, WBTC $60,000, GOLD $2,500."""
+    return {
+        base_token.address: _feed(project, owner, 1, name="USDA / USD"),
+        weth.address: _feed(project, owner, 2_000, name="ETH / USD"),
+        wbtc.address: _feed(project, owner, 60_000, name="BTC / USD"),
+        gold.address: _feed(project, owner, 2_500, name="XAU / USD"),
+    }
+
+
+@pytest.fixture
+def oracle(project, owner, feeds):
+    oracle = project.PriceOracle.deploy(sender=owner)
+    for asset, feed in feeds.items():
+        oracle.set_feeds(asset, [feed], 86_400, 0, sender=owner)
+    return oracle
+
+
+@pytest.fixture
+def set_price(owner, feeds):
+    """Post a new USD price (a float or int) for a token to its feed."""
+
+    def set_price(token, price_usd):
+        feeds[token.address].update_answer(round(price_usd * 10**FEED_DECIMALS), sender=owner)
+
+    return set_price
+
+
+@pytest.fixture
+def vault(project, owner, base_token, oracle, weth, wbtc, gold, engine_account):
+    """A vault with three collaterals (18, 8 and 6 decimals); `engine_account` plays the engine."""
+    vault = project.LendingVault.deploy(base_token, oracle, "ALA USDA vault", "alaV", sender=owner)
+    vault.configure_collateral(weth, 80 * WAD // 100, 85 * WAD // 100, 10 * WAD // 100, sender=owner)
+    vault.configure_collateral(wbtc, 70 * WAD // 100, 78 * WAD // 100, 12 * WAD // 100, sender=owner)
+    vault.configure_collateral(gold, 65 * WAD // 100, 75 * WAD // 100, 5 * WAD // 100, sender=owner)
+    vault.set_engine(engine_account, sender=owner)
+    return vault
+
+
+@pytest.fixture
+def fund(owner):
+    """Mint `amount` of `token` to `account` and approve `spender` for it."""
+
+    def fund(token, account, amount, spender):
+        token.mint(account, amount, sender=owner)
+        token.approve(spender, amount, sender=account)
+
+    return fund

@@ -1,0 +1,182 @@
+"""Deploy the whole ALA system (mocks where the parameters name no address) and record it.
+
+`deploy_system` is what `ape run deploy`, the demo and the tests' fixtures all call, so every
+environment runs the same deployment.
+"""
+
+from __future__ import annotations
+
+import json
+from dataclasses import dataclass, field
+from decimal import Decimal
+from pathlib import Path
+from typing import Any
+
+from ala.params import SystemParams, TokenParams, wad
+
+ROOT = Path(__file__).resolve().parent.parent
+DEPLOYMENTS = ROOT / "deployments"
+
+
+@dataclass
+class System:
+    """Handles on every deployed contract, keyed the way scripts and tests use them."""
+
+    params: SystemParams
+    base: Any
+    oracle: Any
+    vault: Any
+    queue: Any
+    engine: Any
+    tokens: dict[str, Any] = field(default_factory=dict)  # symbol -> token (base included)
+    feeds: dict[str, list[Any]] = field(default_factory=dict)  # symbol -> feeds
+    block: int = 0
+
+    @property
+    def collaterals(self) -> dict[str, Any]:
+        return {c.symbol: self.tokens[c.symbol] for c in self.params.collaterals}
+
+    def symbol_of(self, address: str) -> str:
+        for symbol, token in self.tokens.items():
+            if token.address.lower() == str(address).lower():
+                return symbol
+        raise KeyError(address)
+
+    def to_json(self, network: str) -> dict:
+        return {
+            "network": network,
+            "block": self.block,
+            "oracle": self.oracle.address,
+            "vault": self.vault.address,
+            "queue": self.queue.address,
+            "engine": self.engine.address,
+            "tokens": {s: t.address for s, t in self.tokens.items()},
+            "feeds": {s: [f.address for f in fs] for s, fs in self.feeds.items()},
+            "params": _jsonable(self.params),
+        }
+
+
+def _jsonable(obj: Any) -> Any:
+    if isinstance(obj, Decimal):
+        return str(obj)
+    if hasattr(obj, "__dataclass_fields__"):
+        return {k: _jsonable(getattr(obj, k)) for k in obj.__dataclass_fields__}
+    if isinstance(obj, (list, tuple)):
+        return [_jsonable(x) for x in obj]
+    if isinstance(obj, dict):
+        return {k: _jsonable(v) for k, v in obj.items()}
+    return obj
+
+
+def feed_answer(price: Decimal, decimals: int) -> int:
+    return int(Decimal(price) * 10**decimals)
+
+
+def _token_and_feeds(project: Any, sender: Any, spec: TokenParams, chain_at: Any) -> tuple[Any, list[Any]]:
+    if spec.address:
+        token = chain_at(spec.address)
+    else:
+        token = project.MockERC20.deploy(spec.symbol, spec.symbol, spec.decimals, sender=sender)
+    if spec.feeds:
+        feeds = [chain_at(a) for a in spec.feeds]
+    else:
+        answer = feed_answer(spec.price, spec.feed_decimals)
+        feeds = [
+            project.MockAggregator.deploy(spec.feed_decimals, f"{spec.symbol} / USD", answer, sender=sender)
+            for _ in range(spec.mock_feeds)
+        ]
+    return token, feeds
+
+
+def deploy_system(project: Any, sender: Any, params: SystemParams, chain: Any = None) -> System:
+    """Deploy tokens and feeds (mocks unless addresses are given), oracle, vault, queue and engine; wire them."""
+    params.check()
+
+    def chain_at(address: str) -> Any:
+        from ape import Contract
+
+        return Contract(address)
+
+    start_block = chain.blocks.head.number if chain is not None else 0
+    tokens: dict[str, Any] = {}
+    feeds: dict[str, list[Any]] = {}
+    for spec in (params.base, *params.collaterals):
+        tokens[spec.symbol], feeds[spec.symbol] = _token_and_feeds(project, sender, spec, chain_at)
+
+    oracle = project.PriceOracle.deploy(sender=sender)
+    spread = wad(params.oracle_max_spread)
+    for symbol, fs in feeds.items():
+        oracle.set_feeds(
+            tokens[symbol], [f.address for f in fs], params.oracle_max_age, spread if len(fs) > 1 else 0, sender=sender
+        )
+
+    base = tokens[params.base.symbol]
+    vault = project.LendingVault.deploy(base, oracle, f"ALA {params.base.symbol} vault", "alaV", sender=sender)
+    queue = project.LiquidationQueue.deploy(base, sender=sender)
+    engine = project.LiquidationEngine.deploy(vault, queue, sender=sender)
+    vault.set_engine(engine, sender=sender)
+    queue.set_engine(engine, sender=sender)
+
+    vault.set_risk_limits(
+        wad(params.base_risk_factor),
+        wad(params.max_risk_ratio),
+        wad(params.liq_risk_ratio),
+        wad(params.max_leverage),
+        wad(params.liq_leverage),
+        sender=sender,
+    )
+    vault.set_rate_model(
+        wad(params.base_rate), wad(params.slope_low), wad(params.slope_high), wad(params.kink), sender=sender
+    )
+    vault.set_reserve_factor(wad(params.reserve_factor), sender=sender)
+    for c in params.collaterals:
+        token = tokens[c.symbol]
+        vault.configure_collateral(token, wad(c.max_ltv), wad(c.liq_ltv), wad(c.risk_factor), sender=sender)
+        queue.set_pool_params(
+            token,
+            wad(c.premium_step),
+            c.max_slot,
+            c.waiting_period,
+            int(c.bid_threshold * 10**params.base.decimals),
+            sender=sender,
+        )
+    engine.set_close_ratio(wad(params.close_ratio), sender=sender)
+    engine.set_dust_value(wad(params.dust_value), sender=sender)
+    engine.set_fees(wad(params.keeper_fee), wad(params.protocol_fee), sender=sender)
+
+    return System(
+        params=params,
+        base=base,
+        oracle=oracle,
+        vault=vault,
+        queue=queue,
+        engine=engine,
+        tokens=tokens,
+        feeds=feeds,
+        block=start_block,
+    )
+
+
+def write_deployment(system: System, ecosystem: str, network: str) -> Path:
+    DEPLOYMENTS.mkdir(exist_ok=True)
+    path = DEPLOYMENTS / f"{ecosystem}-{network}.json"
+    path.write_text(json.dumps(system.to_json(f"{ecosystem}:{network}"), indent=2) + "\n")
+    return path
+
+
+def load_system(project: Any, path: str | Path, params: SystemParams) -> System:
+    """Reattach to a recorded deployment."""
+    data = json.loads(Path(path).read_text())
+    tokens = {s: project.MockERC20.at(a) for s, a in data["tokens"].items()}
+    feeds = {s: [project.MockAggregator.at(a) for a in fs] for s, fs in data["feeds"].items()}
+    return System(
+        params=params,
+        base=tokens[params.base.symbol],
+        oracle=project.PriceOracle.at(data["oracle"]),
+        vault=project.LendingVault.at(data["vault"]),
+        queue=project.LiquidationQueue.at(data["queue"]),
+        engine=project.LiquidationEngine.at(data["engine"]),
+        tokens=tokens,
+        feeds=feeds,
+        block=int(data["block"]),
+    )

@@ -1,0 +1,1012 @@
+# pragma version ~=0.4.3
+# pragma nonreentrancy on
+"""
+@title ALA lending vault
+@notice Lenders deposit the base asset for ERC-4626 shares; borrowers post up to
+        eight collateral assets and borrow the base asset at a kinked,
+        utilisation-based rate accrued per second through a borrow index. A
+        reserve factor of the interest feeds the reserves, the insurance fund
+        that absorbs bad debt before lenders do. Opening limits (max LTV, max
+        risk ratio, max leverage) are enforced on borrow and remove_collateral;
+        the liquidation thresholds are exposed to the LiquidationEngine, the
+        only contract that may seize collateral or write down debt.
+@license MIT
+@custom:contract-name LendingVault
+"""
+
+from ethereum.ercs import IERC20
+from ethereum.ercs import IERC20Detailed
+from ethereum.ercs import IERC4626
+
+implements: IERC20
+implements: IERC20Detailed
+implements: IERC4626
+
+from interfaces import ILendingVault
+from interfaces import IPriceOracle
+
+implements: ILendingVault
+
+from snekmate.auth import ownable
+from snekmate.auth import ownable_2step
+from snekmate.tokens import erc20
+from snekmate.utils import math
+from modules import risk
+
+initializes: ownable
+initializes: ownable_2step[ownable := ownable]
+initializes: erc20[ownable := ownable]
+
+exports: (
+    erc20.IERC20,
+    erc20.IERC20Detailed,
+    ownable_2step.owner,
+    ownable_2step.pending_owner,
+    ownable_2step.transfer_ownership,
+    ownable_2step.accept_ownership,
+)
+
+
+WAD: constant(uint256) = 10**18
+YEAR: constant(uint256) = 365 * 86400
+MAX_ASSETS: constant(uint256) = 8
+MAX_BATCH: constant(uint256) = 500
+# Shares carry 10**6 virtual units per asset unit: the first-depositor inflation attack then costs
+# the attacker about a million times what it could steal (OpenZeppelin / snekmate decimals offset).
+DECIMALS_OFFSET: constant(uint8) = 6
+# Hard bounds of the owner's setters.
+MAX_LIQ_LTV: constant(uint256) = 97 * 10**16
+MAX_RESERVE_FACTOR: constant(uint256) = 5 * 10**17
+MAX_BASE_RATE: constant(uint256) = WAD
+MAX_SLOPE_LOW: constant(uint256) = 3 * WAD
+MAX_SLOPE_HIGH: constant(uint256) = 10 * WAD
+MAX_RISK_RATIO: constant(uint256) = 100 * WAD
+MAX_LEVERAGE: constant(uint256) = 100 * WAD
+
+# The lent asset (ERC-4626 `asset`).
+asset: public(immutable(address))
+# 10**decimals of the base asset.
+_BASE_SCALE: immutable(uint256)
+# Price source for every asset, the base asset included.
+oracle: public(immutable(address))
+
+# The only contract that may seize collateral and write down debt.
+engine: public(address)
+# May pause deposits, borrows and collateral removals (never repayments or collateral additions).
+guardian: public(address)
+# True while deposit, mint, borrow and remove_collateral are paused.
+paused: public(bool)
+
+# Base asset held for lenders, borrowers and reserves, base units (donations are not counted).
+_cash: uint256
+# Insurance fund inside the vault's assets, base units.
+_reserves: uint256
+# Cumulative interest factor of debt, WAD (1e18 at launch).
+_borrow_index: uint256
+# Timestamp of the last accrual, seconds.
+_last_accrual: uint256
+# Σ of every account's scaled debt (debt / borrow index), WAD-scaled base units.
+_total_scaled_debt: uint256
+# Account -> scaled debt (debt / borrow index).
+_scaled_debt: HashMap[address, uint256]
+# Share of accrued interest that goes to the reserves, WAD.
+reserve_factor: public(uint256)
+# Kinked utilisation rate model, annual WAD rates.
+_rate_model: ILendingVault.RateModel
+# Market-level risk limits, WAD.
+_risk_limits: ILendingVault.RiskLimits
+# Base units of debt written off as bad debt, cumulative.
+total_bad_debt: public(uint256)
+
+# Listed collateral assets, in listing order.
+_assets: DynArray[address, MAX_ASSETS]
+# Asset -> its risk parameters.
+_config: HashMap[address, ILendingVault.CollateralConfig]
+# Account -> asset -> collateral posted, token units.
+_collateral: HashMap[address, HashMap[address, uint256]]
+# Asset -> Σ collateral posted by all accounts, token units.
+_total_collateral: HashMap[address, uint256]
+
+
+@deploy
+def __init__(asset_: address, oracle_: address, name_: String[25], symbol_: String[5]):
+    assert asset_ != empty(address), "vault: zero asset"
+    assert oracle_ != empty(address), "vault: zero oracle"
+    decimals: uint8 = staticcall IERC20Detailed(asset_).decimals()
+    assert decimals <= 18, "vault: decimals above 18"
+    asset = asset_
+    oracle = oracle_
+    _BASE_SCALE = 10 ** convert(decimals, uint256)
+
+    ownable.__init__()
+    ownable_2step.__init__()
+    erc20.__init__(name_, symbol_, decimals + DECIMALS_OFFSET, name_, "1")
+
+    self._borrow_index = WAD
+    self._last_accrual = block.timestamp
+    self.reserve_factor = 10**17
+    self._rate_model = ILendingVault.RateModel(
+        base_rate=0, slope_low=4 * 10**16, slope_high=75 * 10**16, kink=8 * 10**17
+    )
+    self._risk_limits = ILendingVault.RiskLimits(
+        base_risk_factor=2 * 10**16,
+        max_risk_ratio=WAD,
+        liq_risk_ratio=3 * WAD // 2,
+        max_leverage=10 * WAD,
+        liq_leverage=15 * WAD,
+    )
+
+
+# ---------------------------------------------------------------- ERC-4626 (lenders)
+
+
+@external
+@view
+def totalAssets() -> uint256:
+    return self._total_assets()
+
+
+@external
+@view
+def convertToShares(assetAmount: uint256) -> uint256:
+    return self._to_shares(assetAmount, False)
+
+
+@external
+@view
+def convertToAssets(shareAmount: uint256) -> uint256:
+    return self._to_assets(shareAmount, False)
+
+
+@external
+@view
+def maxDeposit(owner: address) -> uint256:
+    if self.paused:
+        return 0
+    return max_value(uint256)
+
+
+@external
+@view
+def maxMint(owner: address) -> uint256:
+    if self.paused:
+        return 0
+    return max_value(uint256)
+
+
+@external
+@view
+def maxWithdraw(owner: address) -> uint256:
+    return min(self._to_assets(erc20.balanceOf[owner], False), self._available_liquidity())
+
+
+@external
+@view
+def maxRedeem(owner: address) -> uint256:
+    return min(erc20.balanceOf[owner], self._to_shares(self._available_liquidity(), False))
+
+
+@external
+@view
+def previewDeposit(assets: uint256) -> uint256:
+    # dev: round down, the depositor never gets more shares than paid for
+    return self._to_shares(assets, False)
+
+
+@external
+@view
+def previewMint(shares: uint256) -> uint256:
+    # dev: round up, the minter pays at least the shares' worth
+    return self._to_assets(shares, True)
+
+
+@external
+@view
+def previewWithdraw(assets: uint256) -> uint256:
+    # dev: round up, the withdrawer burns at least the assets' worth
+    return self._to_shares(assets, True)
+
+
+@external
+@view
+def previewRedeem(shares: uint256) -> uint256:
+    # dev: round down, the redeemer never gets more than the shares are worth
+    return self._to_assets(shares, False)
+
+
+@external
+def deposit(assets: uint256, receiver: address) -> uint256:
+    self._check_not_paused()
+    self._check_amount(assets)
+    self._check_receiver(receiver)
+    self._accrue()
+    shares: uint256 = self._to_shares(assets, False)
+    assert shares != 0, "vault: zero shares"
+    self._pull(asset, assets)
+    self._cash += assets
+    erc20._mint(receiver, shares)
+    log IERC4626.Deposit(sender=msg.sender, owner=receiver, assets=assets, shares=shares)
+    return shares
+
+
+@external
+def mint(shares: uint256, receiver: address) -> uint256:
+    self._check_not_paused()
+    self._check_amount(shares)
+    self._check_receiver(receiver)
+    self._accrue()
+    assets: uint256 = self._to_assets(shares, True)
+    assert assets != 0, "vault: zero assets"
+    self._pull(asset, assets)
+    self._cash += assets
+    erc20._mint(receiver, shares)
+    log IERC4626.Deposit(sender=msg.sender, owner=receiver, assets=assets, shares=shares)
+    return assets
+
+
+@external
+def withdraw(assets: uint256, receiver: address, owner: address) -> uint256:
+    self._check_amount(assets)
+    self._check_receiver(receiver)
+    self._accrue()
+    shares: uint256 = self._to_shares(assets, True)
+    self._exit(assets, shares, receiver, owner)
+    return shares
+
+
+@external
+def redeem(shares: uint256, receiver: address, owner: address) -> uint256:
+    self._check_amount(shares)
+    self._check_receiver(receiver)
+    self._accrue()
+    assets: uint256 = self._to_assets(shares, False)
+    assert assets != 0, "vault: zero assets"
+    self._exit(assets, shares, receiver, owner)
+    return assets
+
+
+# ---------------------------------------------------------------- borrowers
+
+
+@external
+def add_collateral(collateral_asset: address, amount: uint256, account: address):
+    """
+    @notice Post `amount` of `collateral_asset` for `account` (anyone may top up any account).
+            Never paused: adding collateral only makes an account safer.
+    """
+    self._check_amount(amount)
+    assert account != empty(address), "vault: zero account"
+    self._check_listed(collateral_asset)
+    self._pull(collateral_asset, amount)
+    self._collateral[account][collateral_asset] += amount
+    self._total_collateral[collateral_asset] += amount
+    log ILendingVault.CollateralAdded(account=account, asset=collateral_asset, amount=amount, sender=msg.sender)
+
+
+@external
+def remove_collateral(collateral_asset: address, amount: uint256, receiver: address):
+    """
+    @notice Withdraw `amount` (max uint: all) of the caller's `collateral_asset`; the
+            account must stay within every opening limit.
+    """
+    self._check_not_paused()
+    self._check_amount(amount)
+    self._check_receiver(receiver)
+    self._check_listed(collateral_asset)
+    posted: uint256 = self._collateral[msg.sender][collateral_asset]
+    taken: uint256 = amount
+    if amount == max_value(uint256):
+        taken = posted
+    assert taken != 0 and taken <= posted, "vault: insufficient collateral"
+    index: uint256 = self._accrue()
+    self._collateral[msg.sender][collateral_asset] = posted - taken
+    self._total_collateral[collateral_asset] -= taken
+    self._check_opening_limits(msg.sender, index)
+    self._push(collateral_asset, receiver, taken)
+    log ILendingVault.CollateralRemoved(account=msg.sender, asset=collateral_asset, amount=taken, receiver=receiver)
+
+
+@external
+def borrow(amount: uint256, receiver: address):
+    """
+    @notice Borrow `amount` of the base asset against the caller's collateral.
+    """
+    self._check_not_paused()
+    self._check_amount(amount)
+    self._check_receiver(receiver)
+    index: uint256 = self._accrue()
+    self._check_liquidity(amount)
+    # dev: round the scaled debt up, the borrower owes at least what it took
+    scaled: uint256 = math._mul_div(amount, WAD, index, True)
+    self._scaled_debt[msg.sender] += scaled
+    self._total_scaled_debt += scaled
+    self._cash -= amount
+    self._check_opening_limits(msg.sender, index)
+    self._push(asset, receiver, amount)
+    log ILendingVault.Borrowed(account=msg.sender, amount=amount, receiver=receiver)
+
+
+@external
+def repay(amount: uint256, account: address) -> uint256:
+    """
+    @notice Repay up to `amount` of `account`'s debt (max uint, or anything above the debt,
+            repays everything). Never paused. Returns the amount repaid.
+    """
+    self._check_amount(amount)
+    assert account != empty(address), "vault: zero account"
+    index: uint256 = self._accrue()
+    scaled: uint256 = self._scaled_debt[account]
+    assert scaled != 0, "vault: no debt"
+    debt: uint256 = self._debt(scaled, index)
+    paid: uint256 = min(amount, debt)
+    self._pull(asset, paid)
+    self._cash += paid
+    remaining: uint256 = self._reduce_debt(account, scaled, debt, paid, index)
+    log ILendingVault.Repaid(account=account, payer=msg.sender, amount=paid, remaining=remaining)
+    return paid
+
+
+@external
+def accrue_interest():
+    """
+    @notice Bring the borrow index and the reserves up to date (anyone may call).
+    """
+    self._accrue()
+
+
+# ---------------------------------------------------------------- liquidation engine hooks
+
+
+@external
+def prepare_liquidation(account: address, collateral_asset: address) -> ILendingVault.LiquidationSnapshot:
+    """
+    @notice Engine only: accrue interest and report what a liquidation of `account` needs.
+    """
+    self._check_engine()
+    self._check_listed(collateral_asset)
+    index: uint256 = self._accrue()
+    return self._snapshot(account, collateral_asset, index)
+
+
+@external
+def settle_liquidation(
+    account: address,
+    collateral_asset: address,
+    seized: uint256,
+    receiver: address,
+    repaid: uint256,
+    reserve_fee: uint256,
+) -> uint256:
+    """
+    @notice Engine only: the engine has had `repaid + reserve_fee` base sent to this vault;
+            book it, send `seized` collateral to `receiver`, and write off the account's
+            remaining debt as bad debt when no collateral value is left. Returns the bad debt.
+    """
+    self._check_engine()
+    received: uint256 = repaid + reserve_fee
+    assert staticcall IERC20(asset).balanceOf(self) >= self._cash + received, "vault: liquidation funds missing"
+    posted: uint256 = self._collateral[account][collateral_asset]
+    assert seized <= posted, "vault: seize exceeds collateral"
+    index: uint256 = self._borrow_index
+    scaled: uint256 = self._scaled_debt[account]
+    debt: uint256 = self._debt(scaled, index)
+    assert repaid <= debt, "vault: repay exceeds debt"
+
+    self._cash += received
+    self._reserves += reserve_fee
+    remaining: uint256 = self._reduce_debt(account, scaled, debt, repaid, index)
+    self._collateral[account][collateral_asset] = posted - seized
+    self._total_collateral[collateral_asset] -= seized
+    if seized != 0:
+        self._push(collateral_asset, receiver, seized)
+    log ILendingVault.LiquidationSettled(
+        account=account, collateral=collateral_asset, seized=seized, repaid=repaid, reserve_fee=reserve_fee
+    )
+
+    if remaining == 0 or self._has_collateral_value(account):
+        return 0
+    return self._write_off(account, remaining)
+
+
+# ---------------------------------------------------------------- views
+
+
+@external
+@view
+def liquidation_snapshot(account: address, collateral_asset: address) -> ILendingVault.LiquidationSnapshot:
+    self._check_listed(collateral_asset)
+    return self._snapshot(account, collateral_asset, self._accrued()[0])
+
+
+@external
+@view
+def account_health(account: address) -> ILendingVault.AccountHealth:
+    index: uint256 = self._accrued()[0]
+    prices: DynArray[uint256, MAX_ASSETS] = self._prices(False)
+    return self._health_of(self._totals(account, prices, 0, index))
+
+
+@external
+@view
+def accounts_health(accounts: DynArray[address, MAX_BATCH]) -> DynArray[ILendingVault.AccountHealth, MAX_BATCH]:
+    """
+    @notice Health of a batch of accounts; every price is read once for the whole batch.
+    """
+    index: uint256 = self._accrued()[0]
+    prices: DynArray[uint256, MAX_ASSETS] = self._prices(True)
+    base_price: uint256 = staticcall IPriceOracle(oracle).price(asset)
+    result: DynArray[ILendingVault.AccountHealth, MAX_BATCH] = []
+    for account: address in accounts:
+        result.append(self._health_of(self._totals(account, prices, base_price, index)))
+    return result
+
+
+@external
+@view
+def debt_of(account: address) -> uint256:
+    return self._debt(self._scaled_debt[account], self._accrued()[0])
+
+
+@external
+@view
+def collateral_of(account: address, collateral_asset: address) -> uint256:
+    return self._collateral[account][collateral_asset]
+
+
+@external
+@view
+def total_collateral(collateral_asset: address) -> uint256:
+    return self._total_collateral[collateral_asset]
+
+
+@external
+@view
+def collateral_assets() -> DynArray[address, MAX_ASSETS]:
+    return self._assets
+
+
+@external
+@view
+def collateral_config(collateral_asset: address) -> ILendingVault.CollateralConfig:
+    return self._config[collateral_asset]
+
+
+@external
+@view
+def risk_limits() -> ILendingVault.RiskLimits:
+    return self._risk_limits
+
+
+@external
+@view
+def rate_model() -> ILendingVault.RateModel:
+    return self._rate_model
+
+
+@external
+@view
+def total_debt() -> uint256:
+    return self._debt(self._total_scaled_debt, self._accrued()[0])
+
+
+@external
+@view
+def total_scaled_debt() -> uint256:
+    return self._total_scaled_debt
+
+
+@external
+@view
+def scaled_debt_of(account: address) -> uint256:
+    return self._scaled_debt[account]
+
+
+@external
+@view
+def cash() -> uint256:
+    return self._cash
+
+
+@external
+@view
+def reserves() -> uint256:
+    index: uint256 = 0
+    reserves_added: uint256 = 0
+    index, reserves_added = self._accrued()
+    return self._reserves + reserves_added
+
+
+@external
+@view
+def utilisation() -> uint256:
+    return self._utilisation(self._debt(self._total_scaled_debt, self._borrow_index))
+
+
+@external
+@view
+def borrow_rate() -> uint256:
+    """
+    @notice Current annual borrow rate, WAD.
+    """
+    return self._annual_rate(self._utilisation(self._debt(self._total_scaled_debt, self._borrow_index)))
+
+
+@external
+@view
+def borrow_index() -> uint256:
+    return self._accrued()[0]
+
+
+@external
+@view
+def last_accrual() -> uint256:
+    return self._last_accrual
+
+
+@external
+@view
+def available_liquidity() -> uint256:
+    return self._available_liquidity()
+
+
+# ---------------------------------------------------------------- admin
+
+
+@external
+def configure_collateral(collateral_asset: address, max_ltv: uint256, liq_ltv: uint256, risk_factor: uint256):
+    """
+    @notice List `collateral_asset` or change its parameters: max_ltv < liq_ltv <= 97%,
+            risk_factor <= 100%. Lowering liq_ltv can make accounts liquidatable at once.
+    """
+    ownable._check_owner()
+    assert collateral_asset != empty(address), "vault: zero asset"
+    assert collateral_asset != asset, "vault: base asset as collateral"
+    assert max_ltv < liq_ltv, "vault: max_ltv must be below liq_ltv"
+    assert liq_ltv <= MAX_LIQ_LTV, "vault: liq_ltv above bound"
+    assert risk_factor <= WAD, "vault: risk_factor above bound"
+    config: ILendingVault.CollateralConfig = self._config[collateral_asset]
+    if config.listed == 0:
+        assert len(self._assets) < MAX_ASSETS, "vault: too many collaterals"
+        decimals: uint8 = staticcall IERC20Detailed(collateral_asset).decimals()
+        assert decimals <= 18, "vault: decimals above 18"
+        # dev: the oracle must price the asset before anyone can post it
+        assert staticcall IPriceOracle(oracle).price(collateral_asset) != 0, "vault: unpriced asset"
+        self._assets.append(collateral_asset)
+        config.scale = 10 ** convert(decimals, uint256)
+        config.listed = len(self._assets)
+    config.max_ltv = max_ltv
+    config.liq_ltv = liq_ltv
+    config.risk_factor = risk_factor
+    self._config[collateral_asset] = config
+    log ILendingVault.CollateralConfigured(
+        asset=collateral_asset, max_ltv=max_ltv, liq_ltv=liq_ltv, risk_factor=risk_factor
+    )
+
+
+@external
+def set_risk_limits(
+    base_risk_factor: uint256,
+    max_risk_ratio: uint256,
+    liq_risk_ratio: uint256,
+    max_leverage: uint256,
+    liq_leverage: uint256,
+):
+    ownable._check_owner()
+    assert base_risk_factor <= WAD, "vault: base_risk_factor above bound"
+    assert max_risk_ratio != 0 and max_risk_ratio <= liq_risk_ratio, "vault: bad risk ratio limits"
+    assert liq_risk_ratio <= MAX_RISK_RATIO, "vault: liq_risk_ratio above bound"
+    assert max_leverage > WAD and max_leverage <= liq_leverage, "vault: bad leverage limits"
+    assert liq_leverage <= MAX_LEVERAGE, "vault: liq_leverage above bound"
+    self._risk_limits = ILendingVault.RiskLimits(
+        base_risk_factor=base_risk_factor,
+        max_risk_ratio=max_risk_ratio,
+        liq_risk_ratio=liq_risk_ratio,
+        max_leverage=max_leverage,
+        liq_leverage=liq_leverage,
+    )
+    log ILendingVault.RiskLimitsSet(
+        base_risk_factor=base_risk_factor,
+        max_risk_ratio=max_risk_ratio,
+        liq_risk_ratio=liq_risk_ratio,
+        max_leverage=max_leverage,
+        liq_leverage=liq_leverage,
+    )
+
+
+@external
+def set_rate_model(base_rate: uint256, slope_low: uint256, slope_high: uint256, kink: uint256):
+    ownable._check_owner()
+    assert base_rate <= MAX_BASE_RATE, "vault: base_rate above bound"
+    assert slope_low <= MAX_SLOPE_LOW, "vault: slope_low above bound"
+    assert slope_high <= MAX_SLOPE_HIGH, "vault: slope_high above bound"
+    assert kink != 0 and kink < WAD, "vault: kink out of bounds"
+    # dev: interest so far accrues at the old rate
+    self._accrue()
+    self._rate_model = ILendingVault.RateModel(
+        base_rate=base_rate, slope_low=slope_low, slope_high=slope_high, kink=kink
+    )
+    log ILendingVault.RateModelSet(base_rate=base_rate, slope_low=slope_low, slope_high=slope_high, kink=kink)
+
+
+@external
+def set_reserve_factor(reserve_factor: uint256):
+    ownable._check_owner()
+    assert reserve_factor <= MAX_RESERVE_FACTOR, "vault: reserve_factor above bound"
+    self._accrue()
+    self.reserve_factor = reserve_factor
+    log ILendingVault.ReserveFactorSet(reserve_factor=reserve_factor)
+
+
+@external
+def withdraw_reserves(amount: uint256, receiver: address):
+    ownable._check_owner()
+    self._check_amount(amount)
+    self._check_receiver(receiver)
+    self._accrue()
+    assert amount <= self._reserves, "vault: exceeds reserves"
+    assert amount <= self._cash, "vault: reserves not in cash"
+    self._reserves -= amount
+    self._cash -= amount
+    self._push(asset, receiver, amount)
+    log ILendingVault.ReservesWithdrawn(receiver=receiver, amount=amount)
+
+
+@external
+def set_engine(engine: address):
+    """
+    @notice Set once, after the engine is deployed: the engine is trusted with every account.
+    """
+    ownable._check_owner()
+    assert engine != empty(address), "vault: zero engine"
+    assert self.engine == empty(address), "vault: engine already set"
+    self.engine = engine
+    log ILendingVault.EngineSet(engine=engine)
+
+
+@external
+def set_guardian(guardian: address):
+    ownable._check_owner()
+    self.guardian = guardian
+    log ILendingVault.GuardianSet(guardian=guardian)
+
+
+@external
+def set_paused(paused: bool):
+    """
+    @notice The guardian or the owner may pause; only the owner may unpause.
+    """
+    if paused:
+        assert msg.sender == self.guardian or msg.sender == ownable.owner, "vault: not guardian or owner"
+    else:
+        ownable._check_owner()
+    self.paused = paused
+    log ILendingVault.PausedSet(paused=paused, by=msg.sender)
+
+
+# ---------------------------------------------------------------- internal: lenders
+
+
+@internal
+@view
+def _total_assets() -> uint256:
+    index: uint256 = 0
+    reserves_added: uint256 = 0
+    index, reserves_added = self._accrued()
+    gross: uint256 = self._cash + self._debt(self._total_scaled_debt, index)
+    reserves: uint256 = self._reserves + reserves_added
+    if gross <= reserves:
+        return 0
+    return gross - reserves
+
+
+@internal
+@view
+def _to_shares(assets: uint256, round_up: bool) -> uint256:
+    # dev: virtual shares and one virtual asset make the empty vault's price 10**-6 and unmovable by donations
+    return math._mul_div(
+        assets, erc20.totalSupply + 10 ** convert(DECIMALS_OFFSET, uint256), self._total_assets() + 1, round_up
+    )
+
+
+@internal
+@view
+def _to_assets(shares: uint256, round_up: bool) -> uint256:
+    return math._mul_div(
+        shares, self._total_assets() + 1, erc20.totalSupply + 10 ** convert(DECIMALS_OFFSET, uint256), round_up
+    )
+
+
+@internal
+@view
+def _available_liquidity() -> uint256:
+    """
+    @notice Cash lenders and borrowers may take: the reserves' part of the cash stays as insurance.
+    """
+    reserves: uint256 = self._reserves + self._accrued()[1]
+    if self._cash <= reserves:
+        return 0
+    return self._cash - reserves
+
+
+@internal
+def _exit(assets: uint256, shares: uint256, receiver: address, owner: address):
+    self._check_liquidity(assets)
+    if msg.sender != owner:
+        erc20._spend_allowance(owner, msg.sender, shares)
+    erc20._burn(owner, shares)
+    self._cash -= assets
+    self._push(asset, receiver, assets)
+    log IERC4626.Withdraw(sender=msg.sender, receiver=receiver, owner=owner, assets=assets, shares=shares)
+
+
+# ---------------------------------------------------------------- internal: interest
+
+
+@internal
+@view
+def _annual_rate(utilisation: uint256) -> uint256:
+    model: ILendingVault.RateModel = self._rate_model
+    if utilisation <= model.kink:
+        # dev: round down, the borrower's rate is never overstated by more than a wei
+        return model.base_rate + model.slope_low * utilisation // model.kink
+    return model.base_rate + model.slope_low + model.slope_high * (utilisation - model.kink) // (WAD - model.kink)
+
+
+@internal
+@view
+def _utilisation(debt: uint256) -> uint256:
+    """
+    @notice debt / (cash + debt − reserves), WAD, at most 100%.
+    """
+    gross: uint256 = self._cash + debt
+    if debt == 0 or gross <= self._reserves:
+        return 0
+    # dev: round down (rate is a model, not a balance)
+    return min(debt * WAD // (gross - self._reserves), WAD)
+
+
+@internal
+@view
+def _accrued() -> (uint256, uint256):
+    """
+    @notice The borrow index and the reserves to add if interest were accrued now.
+    """
+    index: uint256 = self._borrow_index
+    elapsed: uint256 = block.timestamp - self._last_accrual
+    if elapsed == 0 or self._total_scaled_debt == 0:
+        return index, 0
+    old_debt: uint256 = self._debt(self._total_scaled_debt, index)
+    annual: uint256 = self._annual_rate(self._utilisation(old_debt))
+    # dev: simple interest between accruals, compounded at every accrual (Compound v2); round up (favours lenders)
+    growth: uint256 = math._mul_div(index, annual * elapsed, WAD * YEAR, True)
+    new_index: uint256 = index + growth
+    interest: uint256 = self._debt(self._total_scaled_debt, new_index) - old_debt
+    # dev: round down, lenders keep the remainder
+    return new_index, interest * self.reserve_factor // WAD
+
+
+@internal
+def _accrue() -> uint256:
+    elapsed: uint256 = block.timestamp - self._last_accrual
+    if elapsed == 0:
+        return self._borrow_index
+    index: uint256 = 0
+    reserves_added: uint256 = 0
+    old_index: uint256 = self._borrow_index
+    index, reserves_added = self._accrued()
+    self._last_accrual = block.timestamp
+    if index != old_index:
+        self._borrow_index = index
+        self._reserves += reserves_added
+        log ILendingVault.InterestAccrued(
+            borrow_index=index,
+            interest=self._debt(self._total_scaled_debt, index) - self._debt(self._total_scaled_debt, old_index),
+            reserves_added=reserves_added,
+        )
+    return index
+
+
+@internal
+@pure
+def _debt(scaled: uint256, index: uint256) -> uint256:
+    # dev: round up, debt is never understated
+    return math._mul_div(scaled, index, WAD, True)
+
+
+@internal
+def _reduce_debt(account: address, scaled: uint256, debt: uint256, paid: uint256, index: uint256) -> uint256:
+    """
+    @notice Lower `account`'s debt by `paid` <= `debt`; returns the debt left.
+    """
+    burned: uint256 = scaled
+    if paid < debt:
+        # dev: round down, a partial repayment never clears more debt than it pays
+        burned = min(math._mul_div(paid, WAD, index, False), scaled)
+    self._scaled_debt[account] = scaled - burned
+    self._total_scaled_debt -= burned
+    return self._debt(scaled - burned, index)
+
+
+@internal
+def _write_off(account: address, amount: uint256) -> uint256:
+    """
+    @notice Remove `account`'s remaining debt: reserves absorb it first, lenders' share price the rest.
+    """
+    scaled: uint256 = self._scaled_debt[account]
+    self._scaled_debt[account] = 0
+    self._total_scaled_debt -= scaled
+    from_reserves: uint256 = min(amount, self._reserves)
+    self._reserves -= from_reserves
+    self.total_bad_debt += amount
+    log ILendingVault.BadDebtWrittenOff(
+        account=account, amount=amount, from_reserves=from_reserves, from_lenders=amount - from_reserves
+    )
+    return amount
+
+
+# ---------------------------------------------------------------- internal: risk
+
+
+@internal
+@view
+def _prices(all_assets: bool) -> DynArray[uint256, MAX_ASSETS]:
+    """
+    @notice Oracle price of every listed asset that has collateral posted (`all_assets`), or
+            zeros to be filled lazily by `_totals` (single-account paths price only what the account holds).
+    """
+    prices: DynArray[uint256, MAX_ASSETS] = []
+    for collateral_asset: address in self._assets:
+        if all_assets and self._total_collateral[collateral_asset] != 0:
+            prices.append(staticcall IPriceOracle(oracle).price(collateral_asset))
+        else:
+            prices.append(0)
+    return prices
+
+
+@internal
+@view
+def _totals(
+    account: address, prices: DynArray[uint256, MAX_ASSETS], base_price: uint256, index: uint256
+) -> risk.Totals:
+    """
+    @notice The sums behind every metric. A zero entry in `prices` (or a zero `base_price`) is read from the oracle.
+    """
+    t: risk.Totals = empty(risk.Totals)
+    i: uint256 = 0
+    for collateral_asset: address in self._assets:
+        amount: uint256 = self._collateral[account][collateral_asset]
+        if amount != 0:
+            price: uint256 = prices[i]
+            if price == 0:
+                price = staticcall IPriceOracle(oracle).price(collateral_asset)
+            config: ILendingVault.CollateralConfig = self._config[collateral_asset]
+            value: uint256 = risk._value(amount, price, config.scale, False)
+            t.collateral_value += value
+            # dev: each product rounds down (capacities are never overstated)
+            t.liquidation_capacity += value * config.liq_ltv // WAD
+            t.borrow_capacity += value * config.max_ltv // WAD
+            t.weighted_risk += value * config.risk_factor // WAD
+        i += 1
+    scaled: uint256 = self._scaled_debt[account]
+    if scaled != 0:
+        price: uint256 = base_price
+        if price == 0:
+            price = staticcall IPriceOracle(oracle).price(asset)
+        t.debt_value = risk._value(self._debt(scaled, index), price, _BASE_SCALE, True)
+    return t
+
+
+@internal
+@view
+def _health_of(t: risk.Totals) -> ILendingVault.AccountHealth:
+    limits: ILendingVault.RiskLimits = self._risk_limits
+    return ILendingVault.AccountHealth(
+        collateral_value=t.collateral_value,
+        debt_value=t.debt_value,
+        health=risk._health(t),
+        risk_ratio=risk._risk_ratio(t, limits.base_risk_factor),
+        leverage=risk._leverage(t),
+        liquidatable=risk._liquidatable(t, limits.base_risk_factor, limits.liq_risk_ratio, limits.liq_leverage),
+    )
+
+
+@internal
+@view
+def _check_opening_limits(account: address, index: uint256):
+    if self._scaled_debt[account] == 0:
+        return
+    t: risk.Totals = self._totals(account, self._prices(False), 0, index)
+    limits: ILendingVault.RiskLimits = self._risk_limits
+    assert t.debt_value <= t.borrow_capacity, "vault: exceeds max ltv"
+    assert risk._risk_ratio(t, limits.base_risk_factor) <= limits.max_risk_ratio, "vault: exceeds max risk ratio"
+    assert risk._leverage(t) <= limits.max_leverage, "vault: exceeds max leverage"
+
+
+@internal
+@view
+def _snapshot(account: address, collateral_asset: address, index: uint256) -> ILendingVault.LiquidationSnapshot:
+    limits: ILendingVault.RiskLimits = self._risk_limits
+    t: risk.Totals = self._totals(account, self._prices(False), 0, index)
+    debt: uint256 = self._debt(self._scaled_debt[account], index)
+    return ILendingVault.LiquidationSnapshot(
+        liquidatable=risk._liquidatable(t, limits.base_risk_factor, limits.liq_risk_ratio, limits.liq_leverage),
+        debt=debt,
+        debt_value=t.debt_value,
+        collateral_amount=self._collateral[account][collateral_asset],
+        collateral_price=staticcall IPriceOracle(oracle).price(collateral_asset),
+        base_price=staticcall IPriceOracle(oracle).price(asset),
+    )
+
+
+@internal
+@view
+def _has_collateral_value(account: address) -> bool:
+    """
+    @notice True while any collateral of `account` is still worth something at oracle prices.
+    """
+    for collateral_asset: address in self._assets:
+        amount: uint256 = self._collateral[account][collateral_asset]
+        if amount != 0:
+            price: uint256 = staticcall IPriceOracle(oracle).price(collateral_asset)
+            if risk._value(amount, price, self._config[collateral_asset].scale, False) != 0:
+                return True
+    return False
+
+
+# ---------------------------------------------------------------- internal: guards
+# Shared guards: every revert site carries its own encoder (~120 bytes of code), so checks repeated
+# across functions live here once; this keeps the vault under the EIP-170 size limit.
+
+
+@internal
+@pure
+def _check_amount(amount: uint256):
+    assert amount != 0, "vault: zero amount"
+
+
+@internal
+@pure
+def _check_receiver(receiver: address):
+    assert receiver != empty(address), "vault: zero receiver"
+
+
+@internal
+@view
+def _check_not_paused():
+    assert not self.paused, "vault: paused"
+
+
+@internal
+@view
+def _check_listed(collateral_asset: address):
+    assert self._config[collateral_asset].listed != 0, "vault: unknown collateral"
+
+
+@internal
+@view
+def _check_liquidity(amount: uint256):
+    assert amount <= self._available_liquidity(), "vault: insufficient liquidity"
+
+
+@internal
+@view
+def _check_engine():
+    assert msg.sender == self.engine, "vault: caller is not the engine"
+
+
+# ---------------------------------------------------------------- internal: tokens
+
+
+@internal
+def _pull(token: address, amount: uint256):
+    """
+    @notice Take `amount` of `token` from the caller; tokens that deliver less (fee on transfer) are rejected.
+    """
+    before: uint256 = staticcall IERC20(token).balanceOf(self)
+    assert extcall IERC20(token).transferFrom(msg.sender, self, amount, default_return_value=True), "vault: transfer failed"
+    assert staticcall IERC20(token).balanceOf(self) - before == amount, "vault: fee-on-transfer token"
+
+
+@internal
+def _push(token: address, receiver: address, amount: uint256):
+    assert extcall IERC20(token).transfer(receiver, amount, default_return_value=True), "vault: transfer failed"

@@ -1,0 +1,240 @@
+# pragma version ~=0.4.3
+# pragma nonreentrancy on
+"""
+@title ALA liquidation engine
+@notice Anyone may liquidate an account that breaches a threshold (LTV health,
+        risk ratio or leverage, computed by the vault with the shared risk
+        module). The engine sizes the repayment (close ratio, dust rules),
+        raises the funds from the collateral's bid pools cheapest slot first,
+        pays the keeper and protocol fees out of the funds raised, repays the
+        debt, and has the vault write off what no collateral can cover, reserves
+        first. The only contract allowed to seize collateral on the vault and to
+        fill the queue.
+@license MIT
+@custom:contract-name LiquidationEngine
+"""
+
+from interfaces import ILiquidationEngine
+from interfaces import ILendingVault
+from interfaces import ILiquidationQueue
+
+implements: ILiquidationEngine
+
+from snekmate.auth import ownable
+from snekmate.auth import ownable_2step
+from snekmate.utils import math
+
+initializes: ownable
+initializes: ownable_2step[ownable := ownable]
+
+exports: (
+    ownable_2step.owner,
+    ownable_2step.pending_owner,
+    ownable_2step.transfer_ownership,
+    ownable_2step.accept_ownership,
+)
+
+
+WAD: constant(uint256) = 10**18
+MAX_BATCH: constant(uint256) = 500
+# Hard bounds of the owner's setters.
+MIN_CLOSE_RATIO: constant(uint256) = 10**17
+MAX_KEEPER_FEE: constant(uint256) = 5 * 10**16
+MAX_PROTOCOL_FEE: constant(uint256) = 10**17
+MAX_DUST_VALUE: constant(uint256) = 10_000 * WAD
+
+# The vault whose accounts this engine liquidates.
+vault: public(immutable(address))
+# The bid pools that buy the collateral.
+queue: public(immutable(address))
+
+# Largest share of an account's debt one liquidation may repay, WAD.
+close_ratio: public(uint256)
+# Debt (or remainder) worth less than this is repaid whole, WAD USD.
+dust_value: public(uint256)
+# Share of the funds raised paid to the caller, WAD.
+keeper_fee: public(uint256)
+# Share of the funds raised paid to the vault's reserves, WAD.
+protocol_fee: public(uint256)
+
+
+@deploy
+def __init__(vault_: address, queue_: address):
+    assert vault_ != empty(address), "engine: zero vault"
+    assert queue_ != empty(address), "engine: zero queue"
+    base: address = staticcall ILendingVault(vault_).asset()
+    assert staticcall ILiquidationQueue(queue_).base_asset() == base, "engine: base asset mismatch"
+    ownable.__init__()
+    ownable_2step.__init__()
+    vault = vault_
+    queue = queue_
+    self.close_ratio = WAD // 2
+    self.dust_value = 10 * WAD
+    self.keeper_fee = 5 * 10**15
+    self.protocol_fee = 5 * 10**15
+
+
+@external
+def liquidate(account: address, collateral: address, max_repay: uint256) -> (uint256, uint256):
+    """
+    @notice Liquidate `account` against its `collateral`, repaying at most `max_repay` of debt.
+            The caller receives the keeper fee. Returns (debt repaid, collateral seized).
+    """
+    assert account != empty(address), "engine: zero account"
+    assert max_repay != 0, "engine: zero max repay"
+    snap: ILendingVault.LiquidationSnapshot = extcall ILendingVault(vault).prepare_liquidation(account, collateral)
+    assert snap.liquidatable, "engine: healthy"
+    assert snap.collateral_amount != 0, "engine: no such collateral"
+
+    target: uint256 = self._target_repay(snap, max_repay)
+    keeper_fee: uint256 = self.keeper_fee
+    protocol_fee: uint256 = self.protocol_fee
+    fill: ILiquidationQueue.FillResult = extcall ILiquidationQueue(queue).fill(
+        collateral,
+        snap.collateral_price,
+        snap.base_price,
+        self._funds_needed(target, keeper_fee, protocol_fee),
+        snap.collateral_amount,
+        msg.sender,
+        keeper_fee,
+        vault,
+    )
+    assert fill.raised != 0, "engine: no active bids"
+
+    repaid: uint256 = 0
+    protocol_cut: uint256 = 0
+    repaid, protocol_cut = self._split(fill, snap.debt, protocol_fee)
+    bad_debt: uint256 = extcall ILendingVault(vault).settle_liquidation(
+        account, collateral, fill.collateral, queue, repaid, protocol_cut
+    )
+    log ILiquidationEngine.Liquidation(
+        account=account,
+        collateral=collateral,
+        keeper=msg.sender,
+        repaid=repaid,
+        seized=fill.collateral,
+        funds=fill.raised,
+        keeper_fee=fill.keeper_cut,
+        protocol_fee=protocol_cut,
+        first_slot=fill.first_slot,
+        last_slot=fill.last_slot,
+        bad_debt=bad_debt,
+    )
+    return repaid, fill.collateral
+
+
+@external
+@view
+def liquidatable(accounts: DynArray[address, MAX_BATCH]) -> DynArray[bool, MAX_BATCH]:
+    """
+    @notice For each account, whether `liquidate` would pass the threshold check now.
+    """
+    result: DynArray[bool, MAX_BATCH] = []
+    for health: ILendingVault.AccountHealth in staticcall ILendingVault(vault).accounts_health(accounts):
+        result.append(health.liquidatable)
+    return result
+
+
+@external
+@view
+def preview_liquidation(account: address, collateral: address) -> ILiquidationEngine.LiquidationPreview:
+    """
+    @notice Exactly what `liquidate(account, collateral, max_uint)` would do now.
+    """
+    snap: ILendingVault.LiquidationSnapshot = staticcall ILendingVault(vault).liquidation_snapshot(account, collateral)
+    if not snap.liquidatable or snap.collateral_amount == 0:
+        return empty(ILiquidationEngine.LiquidationPreview)
+    keeper_fee: uint256 = self.keeper_fee
+    protocol_fee: uint256 = self.protocol_fee
+    target: uint256 = self._target_repay(snap, max_value(uint256))
+    fill: ILiquidationQueue.FillResult = staticcall ILiquidationQueue(queue).preview_fill(
+        collateral,
+        snap.collateral_price,
+        snap.base_price,
+        self._funds_needed(target, keeper_fee, protocol_fee),
+        snap.collateral_amount,
+        keeper_fee,
+    )
+    repaid: uint256 = 0
+    protocol_cut: uint256 = 0
+    repaid, protocol_cut = self._split(fill, snap.debt, protocol_fee)
+    return ILiquidationEngine.LiquidationPreview(
+        liquidatable=True,
+        repay=repaid,
+        seized=fill.collateral,
+        funds=fill.raised,
+        first_slot=fill.first_slot,
+        last_slot=fill.last_slot,
+        keeper_fee=fill.keeper_cut,
+        protocol_fee=protocol_cut,
+    )
+
+
+@external
+def set_close_ratio(close_ratio: uint256):
+    ownable._check_owner()
+    assert close_ratio >= MIN_CLOSE_RATIO and close_ratio <= WAD, "engine: close_ratio out of bounds"
+    self.close_ratio = close_ratio
+    log ILiquidationEngine.CloseRatioSet(close_ratio=close_ratio)
+
+
+@external
+def set_dust_value(dust_value: uint256):
+    ownable._check_owner()
+    assert dust_value <= MAX_DUST_VALUE, "engine: dust_value above bound"
+    self.dust_value = dust_value
+    log ILiquidationEngine.DustValueSet(dust_value=dust_value)
+
+
+@external
+def set_fees(keeper_fee: uint256, protocol_fee: uint256):
+    ownable._check_owner()
+    assert keeper_fee <= MAX_KEEPER_FEE, "engine: keeper_fee above bound"
+    assert protocol_fee <= MAX_PROTOCOL_FEE, "engine: protocol_fee above bound"
+    self.keeper_fee = keeper_fee
+    self.protocol_fee = protocol_fee
+    log ILiquidationEngine.FeesSet(keeper_fee=keeper_fee, protocol_fee=protocol_fee)
+
+
+@internal
+@view
+def _target_repay(snap: ILendingVault.LiquidationSnapshot, max_repay: uint256) -> uint256:
+    """
+    @notice R = min(close_ratio·D, max_repay), or the whole debt when the debt or the
+            remainder would be dust (a dust position costs more gas to liquidate than it is worth).
+    """
+    dust: uint256 = self.dust_value
+    if snap.debt_value <= dust:
+        assert max_repay >= snap.debt, "engine: max repay leaves dust"
+        return snap.debt
+    # dev: round up, the close ratio is a cap on each liquidation, not a floor on what is left
+    target: uint256 = min(math._mul_div(snap.debt, self.close_ratio, WAD, True), max_repay)
+    # dev: value of the remainder, pro rata of the debt value (round down: a borderline remainder counts as dust)
+    remainder_value: uint256 = math._mul_div(snap.debt - target, snap.debt_value, snap.debt, False)
+    if remainder_value < dust:
+        assert max_repay >= snap.debt, "engine: max repay leaves dust"
+        return snap.debt
+    return target
+
+
+@internal
+@pure
+def _funds_needed(target: uint256, keeper_fee: uint256, protocol_fee: uint256) -> uint256:
+    # dev: F = R / (1 − fees), rounded up so the fees never eat into the repayment
+    return math._mul_div(target, WAD, WAD - keeper_fee - protocol_fee, True)
+
+
+@internal
+@pure
+def _split(fill: ILiquidationQueue.FillResult, debt: uint256, protocol_fee: uint256) -> (uint256, uint256):
+    """
+    @notice (debt repaid, protocol cut) of the funds raised; the keeper's cut was paid by the queue.
+            Rounding leftovers beyond the debt go to the reserves, never back to anyone's pocket.
+    """
+    # dev: round down, the remainder repays debt
+    protocol_cut: uint256 = fill.raised * protocol_fee // WAD
+    repaid: uint256 = fill.raised - fill.keeper_cut - protocol_cut
+    if repaid > debt:
+        protocol_cut += repaid - debt
+        repaid = debt
+    return repaid, protocol_cut

@@ -1,0 +1,89 @@
+# pragma version ~=0.4.3
+"""
+@title Risk metrics shared by the vault and the liquidation engine
+@notice The three account metrics of DESIGN.md, computed from values in WAD USD:
+        LTV health `Σ v_i·liq_ltv_i / B`, risk ratio `(Σ f_i·v_i + f_base·B) / (S − B)`
+        and leverage `S / (S − B)`. One place for the math, so the opening limits
+        (vault) and the liquidation thresholds (vault views the engine calls) can
+        never drift apart. Pure functions only: no storage.
+@license MIT
+@custom:contract-name risk
+"""
+
+# 1e18 = 100%
+WAD: constant(uint256) = 10**18
+# Reported for a metric that is unbounded (no debt for health; S <= B for ratio and leverage).
+INFINITE: constant(uint256) = max_value(uint256)
+
+
+struct Totals:
+    # Σ v_i, WAD USD
+    collateral_value: uint256
+    # B, WAD USD
+    debt_value: uint256
+    # Σ v_i·liq_ltv_i, WAD USD
+    liquidation_capacity: uint256
+    # Σ v_i·max_ltv_i, WAD USD
+    borrow_capacity: uint256
+    # Σ f_i·v_i, WAD USD
+    weighted_risk: uint256
+
+
+@internal
+@pure
+def _value(amount: uint256, price: uint256, scale: uint256, round_up: bool) -> uint256:
+    """
+    @notice WAD USD value of `amount` base units of a token with `scale = 10**decimals`.
+    """
+    if round_up:
+        # dev: debt is valued high (favours the protocol)
+        return (amount * price + scale - 1) // scale
+    # dev: collateral is valued low (favours the protocol)
+    return amount * price // scale
+
+
+@internal
+@pure
+def _health(t: Totals) -> uint256:
+    if t.debt_value == 0:
+        return INFINITE
+    # dev: round down, so an account at the line counts as unhealthy (favours the protocol)
+    return t.liquidation_capacity * WAD // t.debt_value
+
+
+@internal
+@pure
+def _risk_ratio(t: Totals, base_risk_factor: uint256) -> uint256:
+    if t.collateral_value <= t.debt_value:
+        return INFINITE
+    risk: uint256 = t.weighted_risk + t.debt_value * base_risk_factor // WAD
+    equity: uint256 = t.collateral_value - t.debt_value
+    # dev: round up (favours the protocol)
+    return (risk * WAD + equity - 1) // equity
+
+
+@internal
+@pure
+def _leverage(t: Totals) -> uint256:
+    if t.collateral_value <= t.debt_value:
+        return INFINITE
+    equity: uint256 = t.collateral_value - t.debt_value
+    # dev: round up (favours the protocol)
+    return (t.collateral_value * WAD + equity - 1) // equity
+
+
+@internal
+@pure
+def _liquidatable(t: Totals, base_risk_factor: uint256, liq_risk_ratio: uint256, liq_leverage: uint256) -> bool:
+    """
+    @notice True when the account owes something and breaches any liquidation threshold.
+    """
+    if t.debt_value == 0:
+        return False
+    if t.collateral_value <= t.debt_value:
+        return True
+    if self._health(t) < WAD:
+        return True
+    if self._risk_ratio(t, base_risk_factor) > liq_risk_ratio:
+        return True
+    return self._leverage(t) > liq_leverage
