@@ -129,8 +129,9 @@ def liquidatable(accounts: DynArray[address, MAX_BATCH]) -> DynArray[bool, MAX_B
     """
     @notice For each account, whether `liquidate` would pass the threshold check now.
     """
+    healths: DynArray[ILendingVault.AccountHealth, MAX_BATCH] = staticcall ILendingVault(vault).accounts_health(accounts)
     result: DynArray[bool, MAX_BATCH] = []
-    for health: ILendingVault.AccountHealth in staticcall ILendingVault(vault).accounts_health(accounts):
+    for health: ILendingVault.AccountHealth in healths:
         result.append(health.liquidatable)
     return result
 

@@ -177,3 +177,53 @@ def fund(owner):
         token.approve(spender, amount, sender=account)
 
     return fund
+
+
+# ---------------------------------------------------------------- the whole system, deployed like the scripts do
+
+
+@pytest.fixture(scope="session")
+def system_params():
+    """WETH (18 dec), WBTC (8) and GOLD (6) against a 6-decimal base; every bid waits 10 minutes."""
+    from decimal import Decimal
+
+    from ala.params import CollateralParams, SystemParams, TokenParams
+
+    def collateral(symbol, decimals, price, max_ltv, liq_ltv, risk_factor):
+        return CollateralParams(
+            symbol=symbol,
+            decimals=decimals,
+            price=Decimal(price),
+            max_ltv=Decimal(max_ltv),
+            liq_ltv=Decimal(liq_ltv),
+            risk_factor=Decimal(risk_factor),
+            premium_step=Decimal("0.01"),
+            max_slot=10,
+            waiting_period=600,
+            bid_threshold=Decimal(0),
+        )
+
+    return SystemParams(
+        base=TokenParams(symbol="USDA", decimals=6, price=Decimal(1)),
+        collaterals=(
+            collateral("WETH", 18, 2_000, "0.80", "0.85", "0.10"),
+            collateral("WBTC", 8, 60_000, "0.70", "0.78", "0.12"),
+            collateral("GOLD", 6, 2_500, "0.65", "0.75", "0.05"),
+        ),
+        oracle_max_age=86_400,
+    )
+
+
+@pytest.fixture(scope="module")
+def system(project, accounts, chain, system_params):
+    from ala.deploy import deploy_system
+
+    return deploy_system(project, accounts[0], system_params, chain)
+
+
+@pytest.fixture
+def actions(system, owner, chain):
+    """The moves of lenders, borrowers and bidders in whole tokens, as tests and scripts speak them."""
+    from tests.utils.actions import Actions
+
+    return Actions(system, owner, chain)
