@@ -1,0 +1,205 @@
+"""Gas of every user-facing operation, measured from receipts on a local Anvil.
+
+Each figure is one transaction in a scenario described beside it; the scenarios are built with the
+same deployment the demo uses (`ala.deploy.deploy_system`), and the chain is restored between them.
+"""
+
+from __future__ import annotations
+
+from decimal import Decimal
+from typing import Any
+
+from ala.bulk import Bulk, Call, Rpc, encode
+from ala.deploy import System, deploy_system, feed_answer
+from ala.params import CollateralParams, SystemParams, TokenParams
+from ala.scenario import make_address
+
+MAX_UINT = 2**256 - 1
+WAD = 10**18
+
+# For scale: Aave v3 liquidationCall in its own gas snapshot (aave-v3-origin, snapshots/Pool.Operations.json).
+AAVE_V3_LIQUIDATION = {"low": 311_600, "high": 349_519}
+
+
+def bench_params() -> SystemParams:
+    def collateral(symbol: str, decimals: int, price: int, max_ltv: str, liq_ltv: str) -> CollateralParams:
+        return CollateralParams(
+            symbol=symbol,
+            decimals=decimals,
+            price=Decimal(price),
+            max_ltv=Decimal(max_ltv),
+            liq_ltv=Decimal(liq_ltv),
+            premium_step=Decimal("0.01"),
+            max_slot=10,
+            waiting_period=600,
+            bid_threshold=Decimal(0),
+        )
+
+    return SystemParams(
+        base=TokenParams(symbol="USDA", decimals=6, price=Decimal(1)),
+        collaterals=(
+            collateral("WETH", 18, 2_000, "0.80", "0.85"),
+            collateral("WBTC", 8, 60_000, "0.70", "0.78"),
+        ),
+        oracle_max_age=86_400,
+    )
+
+
+class GasBench:
+    def __init__(self, project: Any, accounts: Any, chain: Any, rpc_url: str) -> None:
+        self.project = project
+        self.chain = chain
+        self.owner = accounts[0]
+        self.lender = accounts[1]
+        self.borrower = accounts[2]
+        self.bidder = accounts[3]
+        self.keeper = accounts[4]
+        self.rpc = Rpc(rpc_url)
+        self.results: dict[str, int] = {}
+        self.s: System = deploy_system(project, self.owner, bench_params(), chain)
+
+    # ------------------------------------------------------------------ helpers
+
+    def units(self, symbol: str, amount: float | int) -> int:
+        return int(Decimal(str(amount)) * 10 ** self.s.tokens[symbol].decimals())
+
+    def give(self, symbol: str, who: Any, amount: float | int, spender: Any) -> int:
+        raw = self.units(symbol, amount)
+        token = self.s.tokens[symbol]
+        token.mint(who, raw, sender=self.owner)
+        token.approve(spender, MAX_UINT, sender=who)
+        return raw
+
+    def price(self, symbol: str, usd: int) -> None:
+        for feed in self.s.feeds[symbol]:
+            feed.update_answer(feed_answer(Decimal(usd), feed.decimals()), sender=self.owner)
+
+    def record(self, name: str, tx: Any) -> None:
+        self.results[name] = int(tx.gas_used)
+
+    def market(self) -> None:
+        """A lender, and a borrower with 40 WETH and 1 WBTC posted and 100,000 USDA of debt (two collaterals)."""
+        v, b = self.s.vault, self.borrower
+        v.deposit(self.give("USDA", self.lender, 1_000_000, v), self.lender, sender=self.lender)
+        v.add_collateral(self.s.tokens["WETH"], self.give("WETH", b, 40, v), b, sender=b)
+        v.add_collateral(self.s.tokens["WBTC"], self.give("WBTC", b, 1, v), b, sender=b)
+        v.borrow(self.units("USDA", 100_000), self.borrower, sender=self.borrower)
+        # the keeper already holds some base, as a running keeper does
+        self.s.base.mint(self.keeper, 1, sender=self.owner)
+
+    def active_bid(self, slot: int, amount: float, who: Any = None) -> int:
+        who = who or self.bidder
+        q = self.s.queue
+        raw = self.give("USDA", who, amount, q)
+        tx = q.submit_bid(self.s.tokens["WETH"], slot, raw, sender=who)
+        bid_id = q.BidSubmitted.from_receipt(tx)[0].bid_id
+        self.chain.pending_timestamp += 600
+        q.activate_bids([bid_id], sender=who)
+        self.chain.mine()
+        return bid_id
+
+    # ------------------------------------------------------------------ scenarios
+
+    def vault_ops(self) -> None:
+        v, weth, wbtc, b = self.s.vault, self.s.tokens["WETH"], self.s.tokens["WBTC"], self.borrower
+        self.market()
+        self.chain.pending_timestamp += 3600
+        self.record("deposit", v.deposit(self.give("USDA", self.lender, 1_000, v), self.lender, sender=self.lender))
+        self.chain.pending_timestamp += 3600
+        self.record("add_collateral", v.add_collateral(wbtc, self.give("WBTC", b, 1, v), b, sender=b))
+        self.chain.pending_timestamp += 3600
+        self.record("borrow", v.borrow(self.units("USDA", 1_000), b, sender=b))
+        self.chain.pending_timestamp += 3600
+        self.give("USDA", b, 1_000, v)
+        self.record("repay", v.repay(self.units("USDA", 1_000), b, sender=b))
+        self.chain.pending_timestamp += 3600
+        self.record("remove_collateral", v.remove_collateral(weth, self.units("WETH", 1), b, sender=b))
+        self.chain.pending_timestamp += 3600
+        self.record("redeem", v.redeem(v.balanceOf(self.lender) // 10, self.lender, self.lender, sender=self.lender))
+
+    def queue_ops(self) -> None:
+        q, weth = self.s.queue, self.s.tokens["WETH"]
+        self.market()
+        self.active_bid(0, 10_000)  # the slot already has an active bid, as in steady state
+        raw = self.give("USDA", self.bidder, 5_000, q)
+        tx = q.submit_bid(weth, 0, raw, sender=self.bidder)
+        self.record("submit_bid", tx)
+        bid_id = q.BidSubmitted.from_receipt(tx)[0].bid_id
+        self.chain.pending_timestamp += 600
+        self.record("activate_bid", q.activate_bids([bid_id], sender=self.keeper))
+        self.chain.mine()
+        self.record("retract_bid", q.retract_bid(bid_id, raw // 2, sender=self.bidder))
+        self.price("WETH", 1_500)
+        self.s.engine.liquidate(self.borrower, weth, MAX_UINT, sender=self.keeper)
+        self.chain.mine()
+        self.record("claim", q.claim([bid_id], sender=self.bidder))
+
+    def liquidation(self, name: str, slots: list[int]) -> None:
+        self.market()
+        for slot in slots:
+            self.active_bid(slot, 60_000 if len(slots) == 1 else 20_000)
+        self.price("WETH", 1_500)  # 40 WETH at $1,500 + 1 WBTC against 100,000 debt: health 0.978
+        self.chain.mine()
+        tx = self.s.engine.liquidate(self.borrower, self.s.tokens["WETH"], MAX_UINT, sender=self.keeper)
+        fills = self.s.queue.SlotFilled.from_receipt(tx)
+        assert [f.slot for f in fills] == slots[: len(fills)] and len(fills) == len(slots), f"{name}: {fills}"
+        self.record(name, tx)
+
+    def liquidation_many_bidders(self, n: int) -> None:
+        """The one-slot liquidation with `n` active bids from `n` bidders in the slot."""
+        self.market()
+        q, base, weth = self.s.queue, self.s.base, self.s.tokens["WETH"]
+        bidders = [make_address(f"ala-bench-bidder-{i}") for i in range(n)]
+        bulk = Bulk(self.rpc)
+        bulk.prepare(bidders)
+        amount = self.units("USDA", 60_000) // n + 1
+        calls: list[Call] = []
+        for b in bidders:
+            calls += [
+                Call(b, base.address, encode(base, "mint", b, amount)),
+                Call(b, base.address, encode(base, "approve", q.address, MAX_UINT)),
+                Call(b, q.address, encode(q, "submit_bid", weth.address, 0, amount)),
+            ]
+        bulk.run(calls)
+        first = q.next_bid_id() - n
+        self.chain.pending_timestamp += 600
+        self.chain.mine()
+        ids = list(range(first, first + n))
+        activations = [
+            Call(bidders[0], q.address, encode(q, "activate_bids", ids[i : i + 100])) for i in range(0, n, 100)
+        ]
+        bulk.run([Call(c.sender, c.to, c.data, gas=20_000_000) for c in activations])
+        self.price("WETH", 1_500)
+        self.chain.mine()
+        assert q.slot_info(weth, 0).active == amount * n
+        tx = self.s.engine.liquidate(self.borrower, weth, MAX_UINT, sender=self.keeper)
+        self.record(f"liquidate_1_slot_{n}_bidders", tx)
+
+    def run(self, many: int = 1000) -> dict[str, int]:
+        scenarios = [
+            self.vault_ops,
+            self.queue_ops,
+            lambda: self.liquidation("liquidate_1_slot", [0]),
+            lambda: self.liquidation("liquidate_3_slots", [0, 1, 2]),
+            lambda: self.liquidation_many_bidders(many),
+        ]
+        for scenario in scenarios:
+            snapshot = self.chain.snapshot()
+            try:
+                scenario()
+            finally:
+                self.chain.restore(snapshot)
+        return self.results
+
+
+def gas_table_rows(gas: dict[str, int]) -> list[tuple[str, str, str]]:
+    """(operation, gas, target/reference) rows for the printed table."""
+    aave = f"Aave v3 liquidationCall {AAVE_V3_LIQUIDATION['low']:,}-{AAVE_V3_LIQUIDATION['high']:,}"
+    targets = {
+        "liquidate_1_slot": f"<= 180,000 ({aave})",
+        "liquidate_3_slots": "<= 1-slot + 2 x 30,000",
+        "liquidate_1_slot_1000_bidders": "within 2% of 1-slot",
+        "claim": "<= 70,000",
+        "activate_bid": "<= 70,000",
+    }
+    return [(name, f"{value:,}", targets.get(name, "")) for name, value in gas.items()]

@@ -1,0 +1,76 @@
+"""`ape run bench`: gas per operation and keeper speed; prints tables and writes bench/results.json."""
+
+import json
+import sys
+from pathlib import Path
+
+import click
+from ape import accounts, chain, networks, project
+from rich.console import Console
+from rich.table import Table
+
+ROOT = Path(__file__).resolve().parent.parent
+sys.path.insert(0, str(ROOT))
+
+from bench.gas_bench import AAVE_V3_LIQUIDATION, GasBench, gas_table_rows  # noqa: E402
+
+RESULTS = ROOT / "bench" / "results.json"
+
+
+@click.command(short_help="Gas and keeper benchmarks (prints tables, writes bench/results.json)")
+@click.option("--network", "network_choice", default="ethereum:local:foundry", show_default=True)
+@click.option("--bidders", default=1000, show_default=True, help="Bids in the slot for the many-bidder liquidation")
+@click.option("--skip-keeper", is_flag=True, help="Gas only")
+@click.option("--keeper-borrowers", default=2000, show_default=True)
+@click.option("--keeper-10k/--no-keeper-10k", default=True, show_default=True, help="Also scan 10,000 borrowers")
+def cli(network_choice: str, bidders: int, skip_keeper: bool, keeper_borrowers: int, keeper_10k: bool) -> None:
+    console = Console()
+    results: dict = json.loads(RESULTS.read_text()) if RESULTS.exists() else {}
+    with networks.parse_network_choice(network_choice) as provider:
+        console.print(f"[bold]gas[/bold] on {provider.network.ecosystem.name}:{provider.network.name}")
+        bench = GasBench(project, accounts.test_accounts, chain, provider.uri)
+        gas = bench.run(many=bidders)
+    results["gas"] = gas
+    results["reference"] = {"aave_v3_liquidationCall": AAVE_V3_LIQUIDATION}
+    table = Table(title="Gas per operation (receipts on Anvil)")
+    for column in ("operation", "gas", "target / reference"):
+        table.add_column(column)
+    for row in gas_table_rows(gas):
+        table.add_row(*row)
+    console.print(table)
+    one = gas.get("liquidate_1_slot")
+    if one:
+        many = gas.get(f"liquidate_1_slot_{bidders}_bidders")
+        three = gas.get("liquidate_3_slots")
+        derived = {
+            "per_extra_slot": (three - one) // 2 if three else None,
+            "many_bidders_vs_one_percent": round(100 * (many - one) / one, 3) if many else None,
+        }
+        results["gas_derived"] = derived
+        console.print(
+            f"per extra slot: {derived['per_extra_slot']:,} gas; {bidders} bidders vs 1: "
+            f"{derived['many_bidders_vs_one_percent']:+.3f}%"
+        )
+
+    if not skip_keeper:
+        try:
+            from bench.keeper_bench import run_keeper_bench
+        except ImportError as exc:  # the keeper bench lives beside this file
+            raise click.ClickException(f"keeper bench unavailable: {exc}") from exc
+        keeper = run_keeper_bench(n_borrowers=keeper_borrowers, also_10k=keeper_10k)
+        results["keeper"] = keeper
+        table = Table(title="Keeper (Anvil, loopback)")
+        table.add_column("measure")
+        table.add_column("value")
+        table.add_column("target / reference")
+        targets = {
+            "scan_seconds_10k": "<= 2 s for 10,000 (auction-keeper: ~6 min per refresh)",
+            "reaction_seconds": "<= 1 s",
+            "liquidations_per_second": ">= 50",
+        }
+        for key, value in keeper.items():
+            table.add_row(key, f"{value:,.3f}" if isinstance(value, float) else str(value), targets.get(key, ""))
+        console.print(table)
+
+    RESULTS.write_text(json.dumps(results, indent=2) + "\n")
+    console.print(f"wrote {RESULTS.relative_to(ROOT)}")
