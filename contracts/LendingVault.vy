@@ -1,5 +1,6 @@
 # pragma version ~=0.4.3
 # pragma nonreentrancy on
+# pragma optimize codesize
 """
 @title ALA lending vault
 @notice Lenders deposit the base asset for ERC-4626 shares; borrowers post up to
@@ -62,6 +63,11 @@ MAX_SLOPE_LOW: constant(uint256) = 3 * WAD
 MAX_SLOPE_HIGH: constant(uint256) = 10 * WAD
 MAX_RISK_RATIO: constant(uint256) = 100 * WAD
 MAX_LEVERAGE: constant(uint256) = 100 * WAD
+# Bit masks of the packed storage words.
+MASK_64: constant(uint256) = 2**64 - 1
+MASK_85: constant(uint256) = 2**85 - 1
+MASK_128: constant(uint256) = 2**128 - 1
+INDEX_MASK: constant(uint256) = 2**192 - 1
 
 # The lent asset (ERC-4626 `asset`).
 asset: public(immutable(address))
@@ -81,27 +87,29 @@ paused: public(bool)
 _cash: uint256
 # Insurance fund inside the vault's assets, base units.
 _reserves: uint256
-# Cumulative interest factor of debt, WAD (1e18 at launch).
-_borrow_index: uint256
-# Timestamp of the last accrual, seconds.
-_last_accrual: uint256
+# Borrow index (cumulative interest factor of debt, WAD, 1e18 at launch) in bits 0-191 and the
+# timestamp of the last accrual in bits 192-255: one slot, read and written by every accrual.
+_accrual: uint256
 # Σ of every account's scaled debt (debt / borrow index), WAD-scaled base units.
 _total_scaled_debt: uint256
 # Account -> scaled debt (debt / borrow index).
 _scaled_debt: HashMap[address, uint256]
 # Share of accrued interest that goes to the reserves, WAD.
 reserve_factor: public(uint256)
-# Kinked utilisation rate model, annual WAD rates.
-_rate_model: ILendingVault.RateModel
-# Market-level risk limits, WAD.
-_risk_limits: ILendingVault.RiskLimits
+# Kinked rate model, annual WAD rates, 64 bits each: base_rate | slope_low | slope_high | kink.
+_rate_model: uint256
+# Liquidation thresholds, WAD, 85 bits each: base_risk_factor | liq_risk_ratio | liq_leverage.
+_liq_limits: uint256
+# Opening limits, WAD, 128 bits each: max_risk_ratio | max_leverage.
+_open_limits: uint256
 # Base units of debt written off as bad debt, cumulative.
 total_bad_debt: public(uint256)
 
 # Listed collateral assets, in listing order.
 _assets: DynArray[address, MAX_ASSETS]
-# Asset -> its risk parameters.
-_config: HashMap[address, ILendingVault.CollateralConfig]
+# Asset -> its risk parameters packed in one slot (WAD, 64 bits each): max_ltv | liq_ltv | risk_factor,
+# then decimals (bits 192-199) and listing position + 1 (bits 200-207; 0: not listed).
+_config: HashMap[address, uint256]
 # Account -> asset -> collateral posted, token units.
 _collateral: HashMap[address, HashMap[address, uint256]]
 # Asset -> Σ collateral posted by all accounts, token units.
@@ -122,19 +130,11 @@ def __init__(asset_: address, oracle_: address, name_: String[25], symbol_: Stri
     ownable_2step.__init__()
     erc20.__init__(name_, symbol_, decimals + DECIMALS_OFFSET, name_, "1")
 
-    self._borrow_index = WAD
-    self._last_accrual = block.timestamp
+    self._accrual = self._pack_accrual(WAD, block.timestamp)
     self.reserve_factor = 10**17
-    self._rate_model = ILendingVault.RateModel(
-        base_rate=0, slope_low=4 * 10**16, slope_high=75 * 10**16, kink=8 * 10**17
-    )
-    self._risk_limits = ILendingVault.RiskLimits(
-        base_risk_factor=2 * 10**16,
-        max_risk_ratio=WAD,
-        liq_risk_ratio=3 * WAD // 2,
-        max_leverage=10 * WAD,
-        liq_leverage=15 * WAD,
-    )
+    self._rate_model = self._pack4(0, 4 * 10**16, 75 * 10**16, 8 * 10**17)
+    self._liq_limits = self._pack3(2 * 10**16, 3 * WAD // 2, 15 * WAD)
+    self._open_limits = WAD | (10 * WAD << 128)
 
 
 # ---------------------------------------------------------------- ERC-4626 (lenders)
@@ -387,7 +387,7 @@ def settle_liquidation(
     assert staticcall IERC20(asset).balanceOf(self) >= self._cash + received, "vault: liquidation funds missing"
     posted: uint256 = self._collateral[account][collateral_asset]
     assert seized <= posted, "vault: seize exceeds collateral"
-    index: uint256 = self._borrow_index
+    index: uint256 = self._accrual & INDEX_MASK
     scaled: uint256 = self._scaled_debt[account]
     debt: uint256 = self._debt(scaled, index)
     assert repaid <= debt, "vault: repay exceeds debt"
@@ -468,19 +468,33 @@ def collateral_assets() -> DynArray[address, MAX_ASSETS]:
 @external
 @view
 def collateral_config(collateral_asset: address) -> ILendingVault.CollateralConfig:
-    return self._config[collateral_asset]
+    return self._load_config(collateral_asset)
 
 
 @external
 @view
 def risk_limits() -> ILendingVault.RiskLimits:
-    return self._risk_limits
+    liq: uint256 = self._liq_limits
+    opening: uint256 = self._open_limits
+    return ILendingVault.RiskLimits(
+        base_risk_factor=liq & MASK_85,
+        max_risk_ratio=opening & MASK_128,
+        liq_risk_ratio=(liq >> 85) & MASK_85,
+        max_leverage=opening >> 128,
+        liq_leverage=liq >> 170,
+    )
 
 
 @external
 @view
 def rate_model() -> ILendingVault.RateModel:
-    return self._rate_model
+    packed: uint256 = self._rate_model
+    return ILendingVault.RateModel(
+        base_rate=packed & MASK_64,
+        slope_low=(packed >> 64) & MASK_64,
+        slope_high=(packed >> 128) & MASK_64,
+        kink=packed >> 192,
+    )
 
 
 @external
@@ -519,7 +533,7 @@ def reserves() -> uint256:
 @external
 @view
 def utilisation() -> uint256:
-    return self._utilisation(self._debt(self._total_scaled_debt, self._borrow_index))
+    return self._utilisation(self._debt(self._total_scaled_debt, self._accrual & INDEX_MASK))
 
 
 @external
@@ -528,7 +542,7 @@ def borrow_rate() -> uint256:
     """
     @notice Current annual borrow rate, WAD.
     """
-    return self._annual_rate(self._utilisation(self._debt(self._total_scaled_debt, self._borrow_index)))
+    return self._annual_rate(self._utilisation(self._debt(self._total_scaled_debt, self._accrual & INDEX_MASK)))
 
 
 @external
@@ -540,7 +554,7 @@ def borrow_index() -> uint256:
 @external
 @view
 def last_accrual() -> uint256:
-    return self._last_accrual
+    return self._accrual >> 192
 
 
 @external
@@ -564,20 +578,18 @@ def configure_collateral(collateral_asset: address, max_ltv: uint256, liq_ltv: u
     assert max_ltv < liq_ltv, "vault: max_ltv must be below liq_ltv"
     assert liq_ltv <= MAX_LIQ_LTV, "vault: liq_ltv above bound"
     assert risk_factor <= WAD, "vault: risk_factor above bound"
-    config: ILendingVault.CollateralConfig = self._config[collateral_asset]
-    if config.listed == 0:
+    packed: uint256 = self._config[collateral_asset]
+    # dev: decimals and listing position survive a parameter change
+    identity: uint256 = packed >> 192
+    if identity == 0:
         assert len(self._assets) < MAX_ASSETS, "vault: too many collaterals"
         decimals: uint8 = staticcall IERC20Detailed(collateral_asset).decimals()
         assert decimals <= 18, "vault: decimals above 18"
         # dev: the oracle must price the asset before anyone can post it
         assert staticcall IPriceOracle(oracle).price(collateral_asset) != 0, "vault: unpriced asset"
         self._assets.append(collateral_asset)
-        config.scale = 10 ** convert(decimals, uint256)
-        config.listed = len(self._assets)
-    config.max_ltv = max_ltv
-    config.liq_ltv = liq_ltv
-    config.risk_factor = risk_factor
-    self._config[collateral_asset] = config
+        identity = convert(decimals, uint256) | (len(self._assets) << 8)
+    self._config[collateral_asset] = self._pack4(max_ltv, liq_ltv, risk_factor, identity)
     log ILendingVault.CollateralConfigured(
         asset=collateral_asset, max_ltv=max_ltv, liq_ltv=liq_ltv, risk_factor=risk_factor
     )
@@ -597,13 +609,8 @@ def set_risk_limits(
     assert liq_risk_ratio <= MAX_RISK_RATIO, "vault: liq_risk_ratio above bound"
     assert max_leverage > WAD and max_leverage <= liq_leverage, "vault: bad leverage limits"
     assert liq_leverage <= MAX_LEVERAGE, "vault: liq_leverage above bound"
-    self._risk_limits = ILendingVault.RiskLimits(
-        base_risk_factor=base_risk_factor,
-        max_risk_ratio=max_risk_ratio,
-        liq_risk_ratio=liq_risk_ratio,
-        max_leverage=max_leverage,
-        liq_leverage=liq_leverage,
-    )
+    self._liq_limits = self._pack3(base_risk_factor, liq_risk_ratio, liq_leverage)
+    self._open_limits = max_risk_ratio | (max_leverage << 128)
     log ILendingVault.RiskLimitsSet(
         base_risk_factor=base_risk_factor,
         max_risk_ratio=max_risk_ratio,
@@ -622,9 +629,7 @@ def set_rate_model(base_rate: uint256, slope_low: uint256, slope_high: uint256, 
     assert kink != 0 and kink < WAD, "vault: kink out of bounds"
     # dev: interest so far accrues at the old rate
     self._accrue()
-    self._rate_model = ILendingVault.RateModel(
-        base_rate=base_rate, slope_low=slope_low, slope_high=slope_high, kink=kink
-    )
+    self._rate_model = self._pack4(base_rate, slope_low, slope_high, kink)
     log ILendingVault.RateModelSet(base_rate=base_rate, slope_low=slope_low, slope_high=slope_high, kink=kink)
 
 
@@ -745,11 +750,14 @@ def _exit(assets: uint256, shares: uint256, receiver: address, owner: address):
 @internal
 @view
 def _annual_rate(utilisation: uint256) -> uint256:
-    model: ILendingVault.RateModel = self._rate_model
-    if utilisation <= model.kink:
+    packed: uint256 = self._rate_model
+    base_rate: uint256 = packed & MASK_64
+    slope_low: uint256 = (packed >> 64) & MASK_64
+    kink: uint256 = packed >> 192
+    if utilisation <= kink:
         # dev: round down, the borrower's rate is never overstated by more than a wei
-        return model.base_rate + model.slope_low * utilisation // model.kink
-    return model.base_rate + model.slope_low + model.slope_high * (utilisation - model.kink) // (WAD - model.kink)
+        return base_rate + slope_low * utilisation // kink
+    return base_rate + slope_low + ((packed >> 128) & MASK_64) * (utilisation - kink) // (WAD - kink)
 
 
 @internal
@@ -771,8 +779,9 @@ def _accrued() -> (uint256, uint256):
     """
     @notice The borrow index and the reserves to add if interest were accrued now.
     """
-    index: uint256 = self._borrow_index
-    elapsed: uint256 = block.timestamp - self._last_accrual
+    accrual: uint256 = self._accrual
+    index: uint256 = accrual & INDEX_MASK
+    elapsed: uint256 = block.timestamp - (accrual >> 192)
     if elapsed == 0 or self._total_scaled_debt == 0:
         return index, 0
     old_debt: uint256 = self._debt(self._total_scaled_debt, index)
@@ -787,16 +796,15 @@ def _accrued() -> (uint256, uint256):
 
 @internal
 def _accrue() -> uint256:
-    elapsed: uint256 = block.timestamp - self._last_accrual
-    if elapsed == 0:
-        return self._borrow_index
+    accrual: uint256 = self._accrual
+    old_index: uint256 = accrual & INDEX_MASK
+    if accrual >> 192 == block.timestamp:
+        return old_index
     index: uint256 = 0
     reserves_added: uint256 = 0
-    old_index: uint256 = self._borrow_index
     index, reserves_added = self._accrued()
-    self._last_accrual = block.timestamp
+    self._accrual = self._pack_accrual(index, block.timestamp)
     if index != old_index:
-        self._borrow_index = index
         self._reserves += reserves_added
         log ILendingVault.InterestAccrued(
             borrow_index=index,
@@ -879,7 +887,7 @@ def _totals(
             price: uint256 = prices[i]
             if price == 0:
                 price = staticcall IPriceOracle(oracle).price(collateral_asset)
-            config: ILendingVault.CollateralConfig = self._config[collateral_asset]
+            config: ILendingVault.CollateralConfig = self._load_config(collateral_asset)
             value: uint256 = risk._value(amount, price, config.scale, False)
             t.collateral_value += value
             # dev: each product rounds down (capacities are never overstated)
@@ -899,14 +907,14 @@ def _totals(
 @internal
 @view
 def _health_of(t: risk.Totals) -> ILendingVault.AccountHealth:
-    limits: ILendingVault.RiskLimits = self._risk_limits
+    liq: uint256 = self._liq_limits
     return ILendingVault.AccountHealth(
         collateral_value=t.collateral_value,
         debt_value=t.debt_value,
         health=risk._health(t),
-        risk_ratio=risk._risk_ratio(t, limits.base_risk_factor),
+        risk_ratio=risk._risk_ratio(t, liq & MASK_85),
         leverage=risk._leverage(t),
-        liquidatable=risk._liquidatable(t, limits.base_risk_factor, limits.liq_risk_ratio, limits.liq_leverage),
+        liquidatable=self._is_liquidatable(t, liq),
     )
 
 
@@ -916,25 +924,28 @@ def _check_opening_limits(account: address, index: uint256):
     if self._scaled_debt[account] == 0:
         return
     t: risk.Totals = self._totals(account, self._prices(False), 0, index)
-    limits: ILendingVault.RiskLimits = self._risk_limits
+    opening: uint256 = self._open_limits
     assert t.debt_value <= t.borrow_capacity, "vault: exceeds max ltv"
-    assert risk._risk_ratio(t, limits.base_risk_factor) <= limits.max_risk_ratio, "vault: exceeds max risk ratio"
-    assert risk._leverage(t) <= limits.max_leverage, "vault: exceeds max leverage"
+    assert risk._risk_ratio(t, self._liq_limits & MASK_85) <= opening & MASK_128, "vault: exceeds max risk ratio"
+    assert risk._leverage(t) <= opening >> 128, "vault: exceeds max leverage"
 
 
 @internal
 @view
 def _snapshot(account: address, collateral_asset: address, index: uint256) -> ILendingVault.LiquidationSnapshot:
-    limits: ILendingVault.RiskLimits = self._risk_limits
-    t: risk.Totals = self._totals(account, self._prices(False), 0, index)
-    debt: uint256 = self._debt(self._scaled_debt[account], index)
+    # dev: the two prices the engine needs are read once and reused by the health computation
+    collateral_price: uint256 = staticcall IPriceOracle(oracle).price(collateral_asset)
+    base_price: uint256 = staticcall IPriceOracle(oracle).price(asset)
+    prices: DynArray[uint256, MAX_ASSETS] = self._prices(False)
+    prices[(self._config[collateral_asset] >> 200) - 1] = collateral_price
+    t: risk.Totals = self._totals(account, prices, base_price, index)
     return ILendingVault.LiquidationSnapshot(
-        liquidatable=risk._liquidatable(t, limits.base_risk_factor, limits.liq_risk_ratio, limits.liq_leverage),
-        debt=debt,
+        liquidatable=self._is_liquidatable(t, self._liq_limits),
+        debt=self._debt(self._scaled_debt[account], index),
         debt_value=t.debt_value,
         collateral_amount=self._collateral[account][collateral_asset],
-        collateral_price=staticcall IPriceOracle(oracle).price(collateral_asset),
-        base_price=staticcall IPriceOracle(oracle).price(asset),
+        collateral_price=collateral_price,
+        base_price=base_price,
     )
 
 
@@ -948,9 +959,52 @@ def _has_collateral_value(account: address) -> bool:
         amount: uint256 = self._collateral[account][collateral_asset]
         if amount != 0:
             price: uint256 = staticcall IPriceOracle(oracle).price(collateral_asset)
-            if risk._value(amount, price, self._config[collateral_asset].scale, False) != 0:
+            if risk._value(amount, price, self._load_config(collateral_asset).scale, False) != 0:
                 return True
     return False
+
+
+# ---------------------------------------------------------------- internal: packing
+
+
+@internal
+@pure
+def _pack4(a: uint256, b: uint256, c: uint256, d: uint256) -> uint256:
+    # dev: callers bound a, b, c below 2**64 (WAD fractions and rates) and d below 2**64
+    return a | (b << 64) | (c << 128) | (d << 192)
+
+
+@internal
+@pure
+def _pack3(a: uint256, b: uint256, c: uint256) -> uint256:
+    # dev: callers bound every value below 2**85 (at most 100 WAD)
+    return a | (b << 85) | (c << 170)
+
+
+@internal
+@pure
+def _pack_accrual(index: uint256, timestamp: uint256) -> uint256:
+    assert index <= INDEX_MASK, "vault: borrow index overflow"
+    return index | (timestamp << 192)
+
+
+@internal
+@view
+def _load_config(collateral_asset: address) -> ILendingVault.CollateralConfig:
+    packed: uint256 = self._config[collateral_asset]
+    return ILendingVault.CollateralConfig(
+        max_ltv=packed & MASK_64,
+        liq_ltv=(packed >> 64) & MASK_64,
+        risk_factor=(packed >> 128) & MASK_64,
+        scale=10 ** ((packed >> 192) & 255),
+        listed=packed >> 200,
+    )
+
+
+@internal
+@pure
+def _is_liquidatable(t: risk.Totals, liq: uint256) -> bool:
+    return risk._liquidatable(t, liq & MASK_85, (liq >> 85) & MASK_85, liq >> 170)
 
 
 # ---------------------------------------------------------------- internal: guards
@@ -979,7 +1033,7 @@ def _check_not_paused():
 @internal
 @view
 def _check_listed(collateral_asset: address):
-    assert self._config[collateral_asset].listed != 0, "vault: unknown collateral"
+    assert self._config[collateral_asset] >> 200 != 0, "vault: unknown collateral"
 
 
 @internal

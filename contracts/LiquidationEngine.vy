@@ -42,20 +42,18 @@ MIN_CLOSE_RATIO: constant(uint256) = 10**17
 MAX_KEEPER_FEE: constant(uint256) = 5 * 10**16
 MAX_PROTOCOL_FEE: constant(uint256) = 10**17
 MAX_DUST_VALUE: constant(uint256) = 10_000 * WAD
+MASK_60: constant(uint256) = 2**60 - 1
 
 # The vault whose accounts this engine liquidates.
 vault: public(immutable(address))
 # The bid pools that buy the collateral.
 queue: public(immutable(address))
 
-# Largest share of an account's debt one liquidation may repay, WAD.
-close_ratio: public(uint256)
-# Debt (or remainder) worth less than this is repaid whole, WAD USD.
-dust_value: public(uint256)
-# Share of the funds raised paid to the caller, WAD.
-keeper_fee: public(uint256)
-# Share of the funds raised paid to the vault's reserves, WAD.
-protocol_fee: public(uint256)
+# Every liquidation reads all four parameters, so they share one slot (60 bits each, dust 76 bits):
+# close_ratio (largest share of the debt one liquidation repays, WAD) | keeper_fee (share of the funds
+# raised paid to the caller, WAD) | protocol_fee (share paid to the reserves, WAD) | dust_value (debt or
+# remainder worth less than this is repaid whole, WAD USD).
+_params: uint256
 
 
 @deploy
@@ -68,10 +66,7 @@ def __init__(vault_: address, queue_: address):
     ownable_2step.__init__()
     vault = vault_
     queue = queue_
-    self.close_ratio = WAD // 2
-    self.dust_value = 10 * WAD
-    self.keeper_fee = 5 * 10**15
-    self.protocol_fee = 5 * 10**15
+    self._params = self._pack(WAD // 2, 5 * 10**15, 5 * 10**15, 10 * WAD)
 
 
 @external
@@ -86,9 +81,10 @@ def liquidate(account: address, collateral: address, max_repay: uint256) -> (uin
     assert snap.liquidatable, "engine: healthy"
     assert snap.collateral_amount != 0, "engine: no such collateral"
 
-    target: uint256 = self._target_repay(snap, max_repay)
-    keeper_fee: uint256 = self.keeper_fee
-    protocol_fee: uint256 = self.protocol_fee
+    params: uint256 = self._params
+    keeper_fee: uint256 = (params >> 60) & MASK_60
+    protocol_fee: uint256 = (params >> 120) & MASK_60
+    target: uint256 = self._target_repay(snap, max_repay, params)
     fill: ILiquidationQueue.FillResult = extcall ILiquidationQueue(queue).fill(
         collateral,
         snap.collateral_price,
@@ -145,9 +141,10 @@ def preview_liquidation(account: address, collateral: address) -> ILiquidationEn
     snap: ILendingVault.LiquidationSnapshot = staticcall ILendingVault(vault).liquidation_snapshot(account, collateral)
     if not snap.liquidatable or snap.collateral_amount == 0:
         return empty(ILiquidationEngine.LiquidationPreview)
-    keeper_fee: uint256 = self.keeper_fee
-    protocol_fee: uint256 = self.protocol_fee
-    target: uint256 = self._target_repay(snap, max_value(uint256))
+    params: uint256 = self._params
+    keeper_fee: uint256 = (params >> 60) & MASK_60
+    protocol_fee: uint256 = (params >> 120) & MASK_60
+    target: uint256 = self._target_repay(snap, max_value(uint256), params)
     fill: ILiquidationQueue.FillResult = staticcall ILiquidationQueue(queue).preview_fill(
         collateral,
         snap.collateral_price,
@@ -172,10 +169,34 @@ def preview_liquidation(account: address, collateral: address) -> ILiquidationEn
 
 
 @external
+@view
+def close_ratio() -> uint256:
+    return self._params & MASK_60
+
+
+@external
+@view
+def keeper_fee() -> uint256:
+    return (self._params >> 60) & MASK_60
+
+
+@external
+@view
+def protocol_fee() -> uint256:
+    return (self._params >> 120) & MASK_60
+
+
+@external
+@view
+def dust_value() -> uint256:
+    return self._params >> 180
+
+
+@external
 def set_close_ratio(close_ratio: uint256):
     ownable._check_owner()
     assert close_ratio >= MIN_CLOSE_RATIO and close_ratio <= WAD, "engine: close_ratio out of bounds"
-    self.close_ratio = close_ratio
+    self._params = (self._params & ~MASK_60) | close_ratio
     log ILiquidationEngine.CloseRatioSet(close_ratio=close_ratio)
 
 
@@ -183,7 +204,7 @@ def set_close_ratio(close_ratio: uint256):
 def set_dust_value(dust_value: uint256):
     ownable._check_owner()
     assert dust_value <= MAX_DUST_VALUE, "engine: dust_value above bound"
-    self.dust_value = dust_value
+    self._params = (self._params & (2**180 - 1)) | (dust_value << 180)
     log ILiquidationEngine.DustValueSet(dust_value=dust_value)
 
 
@@ -192,30 +213,37 @@ def set_fees(keeper_fee: uint256, protocol_fee: uint256):
     ownable._check_owner()
     assert keeper_fee <= MAX_KEEPER_FEE, "engine: keeper_fee above bound"
     assert protocol_fee <= MAX_PROTOCOL_FEE, "engine: protocol_fee above bound"
-    self.keeper_fee = keeper_fee
-    self.protocol_fee = protocol_fee
+    params: uint256 = self._params
+    self._params = self._pack(params & MASK_60, keeper_fee, protocol_fee, params >> 180)
     log ILiquidationEngine.FeesSet(keeper_fee=keeper_fee, protocol_fee=protocol_fee)
 
 
 @internal
 @view
-def _target_repay(snap: ILendingVault.LiquidationSnapshot, max_repay: uint256) -> uint256:
+def _target_repay(snap: ILendingVault.LiquidationSnapshot, max_repay: uint256, params: uint256) -> uint256:
     """
     @notice R = min(close_ratio·D, max_repay), or the whole debt when the debt or the
             remainder would be dust (a dust position costs more gas to liquidate than it is worth).
     """
-    dust: uint256 = self.dust_value
+    dust: uint256 = params >> 180
     if snap.debt_value <= dust:
         assert max_repay >= snap.debt, "engine: max repay leaves dust"
         return snap.debt
     # dev: round up, the close ratio is a cap on each liquidation, not a floor on what is left
-    target: uint256 = min(math._mul_div(snap.debt, self.close_ratio, WAD, True), max_repay)
+    target: uint256 = min(math._mul_div(snap.debt, params & MASK_60, WAD, True), max_repay)
     # dev: value of the remainder, pro rata of the debt value (round down: a borderline remainder counts as dust)
     remainder_value: uint256 = math._mul_div(snap.debt - target, snap.debt_value, snap.debt, False)
     if remainder_value < dust:
         assert max_repay >= snap.debt, "engine: max repay leaves dust"
         return snap.debt
     return target
+
+
+@internal
+@pure
+def _pack(close_ratio: uint256, keeper_fee: uint256, protocol_fee: uint256, dust_value: uint256) -> uint256:
+    # dev: the setters bound the first three to WAD < 2**60 and dust_value to 10,000 WAD < 2**76
+    return close_ratio | (keeper_fee << 60) | (protocol_fee << 120) | (dust_value << 180)
 
 
 @internal
