@@ -31,7 +31,7 @@ node_modules/.installed: package.json package-lock.json
 install: $(VENV)/.installed node_modules/.installed
 
 demo: install
-	ape run demo --network ethereum:local:foundry --scenario $(SCENARIO) $(if $(filter fork,$(NETWORK)),--fork,)
+	ape run demo --scenario $(SCENARIO) $(if $(filter fork,$(NETWORK)),--fork,)
 
 test: install
 	ape test
