@@ -6,6 +6,7 @@ VENV := .venv
 PYTHON ?= python3.11
 NETWORK ?= local
 SCENARIO ?= crash
+export APE_FOUNDRY_HOST ?= auto
 export PATH := $(CURDIR)/$(VENV)/bin:$(CURDIR)/node_modules/.bin:$(PATH)
 
 .PHONY: help install demo test bench lint format audit clean
