@@ -1,0 +1,859 @@
+# pragma version ~=0.4.3
+# pragma nonreentrancy on
+"""
+@title Liquidation queue: bid pools per (collateral, premium slot)
+@notice Bidders park the base asset in the pool of a collateral at a premium slot
+        (slot k buys at k * premium_step below the oracle price). The liquidation
+        engine fills from the cheapest slot upward; inside a slot every fill is
+        shared pro rata over the active bids in O(1) gas with a running product P
+        and collateral sums S per (epoch, scale) (Liquity StabilityPool, Anchor
+        liquidation queue).
+        Same-block rule: a bid never takes part in a fill in the block in which it
+        became active. Activated bids join the slot's "incoming" bucket; the first
+        touch of the slot in a later block merges the bucket into the active pool.
+        A bid's join snapshot is the slot state after the slot's latest fill: every
+        bucket that merges between two fills shares one snapshot, keyed by the
+        slot's fill count, written by the first merge after a fill. A bucket that a
+        fill passes in its own block joins at the state after that fill instead (an
+        "overtaken" snapshot recorded by the fill). Views compute as if a mergeable
+        bucket had already merged.
+        Rounding always favours the pool; the remainder of every collateral
+        distribution is carried forward in the slot so no collateral is lost.
+@license MIT
+@custom:contract-name LiquidationQueue
+"""
+
+from ethereum.ercs import IERC20
+from ethereum.ercs import IERC20Detailed
+
+from interfaces import ILiquidationQueue
+
+implements: ILiquidationQueue
+
+from snekmate.auth import ownable
+from snekmate.auth import ownable_2step
+from snekmate.utils import math
+
+from modules import pool_math
+
+initializes: ownable
+initializes: ownable_2step[ownable := ownable]
+
+exports: (
+    ownable.owner,
+    ownable_2step.pending_owner,
+    ownable_2step.transfer_ownership,
+    ownable_2step.accept_ownership,
+)
+
+
+# 100% in WAD
+WAD: constant(uint256) = 10**18
+# highest slot any pool may use (the non-empty-slot bitmap has room for 256)
+MAX_SLOT_LIMIT: constant(uint256) = 100
+# longest waiting period, seconds
+MAX_WAITING_PERIOD: constant(uint256) = 7 * 86400
+# largest bid and largest slot total, base units (P stays above its floor for D <= 2**128)
+MAX_AMOUNT: constant(uint256) = 2**128
+# bit of a bid's meta word set once the bid is activated (incoming until merged, then active)
+ACTIVATED: constant(uint256) = 1 << 167
+# offset of the stored ledger word: ledger = LEDGER_BIAS + credit, so it is never zero while the bid lives
+LEDGER_BIAS: constant(uint256) = 2**255
+
+# the vault's lending asset that bidders deposit
+_BASE: immutable(address)
+# 10**decimals of the base asset
+_BASE_UNIT: immutable(uint256)
+
+
+struct Slot:
+    # base in the active pool, fillable now (base units)
+    active: uint256
+    # running product P (bits 0-127, 1e36 at epoch start) | epoch (128-159) | scale (160-191)
+    # | number of fills so far (192-255)
+    state: uint256
+    # collateral the S sums have not yet distributed, in collateral units * P of the current state
+    error: uint256
+    # incoming bucket: amount (bits 0-135, base units) | block number (136-191)
+    # | fill count when the bucket opened, its snapshot key (192-255)
+    incoming: uint256
+    # base in bids still waiting out their activation period (base units)
+    waiting: uint256
+
+
+struct Snapshot:
+    # P | epoch | scale (bits 0-191) of the slot after the fill the key counts; 0 until written.
+    # In `_snapshots` bits 192-255 hold the block of the bucket that a fill overtook, if any.
+    state: uint256
+    # S of that (epoch, scale) at that moment (collateral units * P)
+    sum: uint256
+
+
+struct Bid:
+    # owner (bits 0-159) | slot (160-166) | activated flag (167) | snapshot key (168-207)
+    # | activation block (208-255; 0 for a bid re-snapshotted by a retraction)
+    meta: uint256
+    # collateral (bits 0-159) | activates_at (160-223, unix seconds)
+    origin: uint256
+    # base deposited at the bid's snapshot (waiting or incoming: the whole bid), base units
+    deposit: uint256
+    # LEDGER_BIAS + collateral owed beyond the gains since the snapshot (below the bias: gains
+    # already paid), collateral units; written at submission so that claims never write a fresh slot
+    ledger: uint256
+
+
+# engine allowed to fill
+_engine: address
+# pool parameters per collateral
+_params: HashMap[address, ILiquidationQueue.PoolParams]
+# 10**decimals of each enabled collateral; 0 while the collateral is not enabled
+_collateral_unit: HashMap[address, uint256]
+# base in activated bids (active and incoming) across all slots of a collateral, base units
+_total_active: HashMap[address, uint256]
+# bit k set when slot k of a collateral has active or incoming base
+_bitmap: HashMap[address, uint256]
+# per collateral and slot: the pool
+_slots: HashMap[address, HashMap[uint256, Slot]]
+# S per collateral, slot and (epoch | scale << 32): collateral per unit of deposit, collateral units * P
+_sums: HashMap[address, HashMap[uint256, HashMap[uint256, uint256]]]
+# last scale of each finished epoch per collateral and slot
+_epoch_last_scale: HashMap[address, HashMap[uint256, HashMap[uint256, uint256]]]
+# join snapshots per collateral, slot and fill count: the slot after that many fills
+_snapshots: HashMap[address, HashMap[uint256, HashMap[uint256, Snapshot]]]
+# per collateral, slot and fill count: the slot after the last fill that overtook the bucket opened
+# at that fill count, in the bucket's own block
+_overtaken: HashMap[address, HashMap[uint256, HashMap[uint256, Snapshot]]]
+# bids by id
+_bids: HashMap[uint256, Bid]
+# id of the next bid
+_next_bid_id: uint256
+
+
+@deploy
+def __init__(base_asset: address):
+    """
+    @notice Deploy the queue of `base_asset`, the vault's lending asset.
+    """
+    assert base_asset != empty(address), "queue: zero address"
+    decimals: uint256 = convert(staticcall IERC20Detailed(base_asset).decimals(), uint256)
+    assert decimals <= 18, "queue: decimals above 18"
+    ownable.__init__()
+    ownable_2step.__init__()
+    _BASE = base_asset
+    _BASE_UNIT = 10**decimals
+    self._next_bid_id = 1
+
+
+@external
+def set_engine(engine: address):
+    """
+    @notice Owner only. Set the liquidation engine, the only caller of `fill`.
+    """
+    ownable._check_owner()
+    assert engine != empty(address), "queue: zero address"
+    self._engine = engine
+    log ILiquidationQueue.EngineSet(engine=engine)
+
+
+@external
+def set_pool_params(
+    collateral: address, premium_step: uint256, max_slot: uint256, waiting_period: uint256, bid_threshold: uint256
+):
+    """
+    @notice Owner only. Set the pool parameters of `collateral`; the first call enables it.
+            Lowering `max_slot` leaves bids above it unfillable but retractable.
+    """
+    ownable._check_owner()
+    assert collateral != empty(address), "queue: zero address"
+    assert collateral != _BASE, "queue: collateral is the base asset"
+    assert premium_step != 0, "queue: zero premium step"
+    assert max_slot != 0 and max_slot <= MAX_SLOT_LIMIT, "queue: max slot out of range"
+    assert premium_step < WAD // 2 and max_slot * premium_step < WAD // 2, "queue: premium cap too high"
+    assert waiting_period <= MAX_WAITING_PERIOD, "queue: waiting period too long"
+    if self._collateral_unit[collateral] == 0:
+        decimals: uint256 = convert(staticcall IERC20Detailed(collateral).decimals(), uint256)
+        assert decimals <= 18, "queue: decimals above 18"
+        self._collateral_unit[collateral] = 10**decimals
+    self._params[collateral] = ILiquidationQueue.PoolParams(
+        premium_step=premium_step, max_slot=max_slot, waiting_period=waiting_period, bid_threshold=bid_threshold
+    )
+    log ILiquidationQueue.PoolParamsSet(
+        collateral=collateral,
+        premium_step=premium_step,
+        max_slot=max_slot,
+        waiting_period=waiting_period,
+        bid_threshold=bid_threshold,
+    )
+
+
+@external
+def submit_bid(collateral: address, slot: uint256, amount: uint256) -> uint256:
+    """
+    @notice Deposit `amount` base into the pool of `collateral` at `slot`. The bid waits
+            `waiting_period` seconds, unless the collateral's active bids are below
+            `bid_threshold`: then it is activated at once (and fills from the next block).
+    @return The bid id.
+    """
+    assert self._collateral_unit[collateral] != 0, "queue: collateral not enabled"
+    assert slot <= self._params[collateral].max_slot, "queue: slot above max slot"
+    assert amount != 0, "queue: zero amount"
+    assert amount <= MAX_AMOUNT, "queue: amount too large"
+    slot_total: uint256 = (
+        self._slots[collateral][slot].active
+        + (self._slots[collateral][slot].incoming & pool_math.MASK_136)
+        + self._slots[collateral][slot].waiting
+    )
+    assert slot_total + amount <= MAX_AMOUNT, "queue: slot full"
+
+    balance_before: uint256 = staticcall IERC20(_BASE).balanceOf(self)
+    assert extcall IERC20(_BASE).transferFrom(msg.sender, self, amount, default_return_value=True)
+    assert staticcall IERC20(_BASE).balanceOf(self) - balance_before == amount, "queue: fee-on-transfer token"
+
+    bid_id: uint256 = self._next_bid_id
+    self._next_bid_id = bid_id + 1
+    immediate: bool = self._total_active[collateral] < self._params[collateral].bid_threshold
+    activates_at: uint256 = block.timestamp
+    meta: uint256 = convert(msg.sender, uint256) | (slot << 160)
+    if immediate:
+        self._touch(collateral, slot)
+        meta |= self._add_incoming(collateral, slot, amount)
+    else:
+        activates_at += self._params[collateral].waiting_period
+        self._slots[collateral][slot].waiting += amount
+    self._bids[bid_id] = Bid(
+        meta=meta,
+        origin=convert(collateral, uint256) | (activates_at << 160),
+        deposit=amount,
+        ledger=LEDGER_BIAS,
+    )
+
+    log ILiquidationQueue.BidSubmitted(
+        bid_id=bid_id,
+        owner=msg.sender,
+        collateral=collateral,
+        slot=slot,
+        amount=amount,
+        activates_at=activates_at,
+        immediate=immediate,
+    )
+    return bid_id
+
+
+@external
+def activate_bids(bid_ids: DynArray[uint256, 100]):
+    """
+    @notice Permissionless. Activate waiting bids whose waiting period is over; they fill from
+            the next block on.
+    """
+    for bid_id: uint256 in bid_ids:
+        meta: uint256 = self._bids[bid_id].meta
+        assert meta != 0 and meta & ACTIVATED == 0, "queue: bid not pending"
+        origin: uint256 = self._bids[bid_id].origin
+        assert block.timestamp >= origin >> 160, "queue: bid not due"
+        collateral: address = self._address(origin)
+        slot: uint256 = (meta >> 160) & 127
+        amount: uint256 = self._bids[bid_id].deposit
+
+        self._touch(collateral, slot)
+        self._bids[bid_id].meta = meta | self._add_incoming(collateral, slot, amount)
+        self._slots[collateral][slot].waiting -= amount
+        log ILiquidationQueue.BidActivated(bid_id=bid_id, collateral=collateral, slot=slot, amount=amount)
+
+
+@external
+def retract_bid(bid_id: uint256, amount: uint256):
+    """
+    @notice Bid owner only. Take back `amount` of the bid's unspent base (max_value(uint256):
+            all of it). Collateral already bought stays claimable.
+    """
+    meta: uint256 = self._bids[bid_id].meta
+    assert self._address(meta) == msg.sender, "queue: not bid owner"
+    assert amount != 0, "queue: zero amount"
+    collateral: address = self._address(self._bids[bid_id].origin)
+    slot: uint256 = (meta >> 160) & 127
+    deposit: uint256 = self._bids[bid_id].deposit
+    taken: uint256 = 0
+    left: uint256 = 0
+
+    if meta & ACTIVATED == 0:
+        taken = self._resolve_amount(amount, deposit)
+        left = deposit - taken
+        self._slots[collateral][slot].waiting -= taken
+        if left == 0:
+            self._delete_bid(bid_id)
+        else:
+            self._bids[bid_id].deposit = left
+    else:
+        active: uint256 = 0
+        incoming: uint256 = 0
+        active, incoming = self._touch(collateral, slot)
+        if meta >> 208 == block.number:
+            # still in this block's incoming bucket (a due bucket was merged by _touch)
+            taken = self._resolve_amount(amount, deposit)
+            left = deposit - taken
+            incoming -= taken
+            self._slots[collateral][slot].incoming = incoming
+            self._bids[bid_id].deposit = left
+        else:
+            remaining: uint256 = 0
+            gain: uint256 = 0
+            remaining, gain = self._position(collateral, slot, deposit, meta)
+            # dev: remaining <= active holds exactly (rounding only lowers bids); the clamp keeps
+            # the last withdrawal from underflowing should that ever break
+            remaining = min(remaining, active)
+            taken = self._resolve_amount(amount, remaining)
+            left = remaining - taken
+            active -= taken
+            self._slots[collateral][slot].active = active
+            # the gains so far move into the ledger; the bid restarts from the current state
+            self._bids[bid_id].ledger += gain
+            if left != 0:
+                fills: uint256 = self._slots[collateral][slot].state >> 192
+                self._write_snapshot(collateral, slot, fills)
+                # dev: block 0 never matches an overtaken bucket
+                self._bids[bid_id].meta = (meta & pool_math.MASK_168) | (fills << 168)
+            self._bids[bid_id].deposit = left
+        self._total_active[collateral] -= taken
+        if active == 0 and incoming & pool_math.MASK_136 == 0:
+            self._bitmap[collateral] &= ~(1 << slot)
+        if left == 0 and self._bids[bid_id].ledger == LEDGER_BIAS:
+            self._delete_bid(bid_id)
+
+    assert extcall IERC20(_BASE).transfer(msg.sender, taken, default_return_value=True)
+    log ILiquidationQueue.BidRetracted(bid_id=bid_id, owner=msg.sender, amount=taken, remaining=left)
+
+
+@external
+def claim(bid_ids: DynArray[uint256, 100]) -> uint256:
+    """
+    @notice Bid owner only. Pay out the collateral the bids have bought; a bid left with no
+            base and nothing to claim is deleted.
+    @return Total collateral paid (summed over the bids' collateral tokens).
+    """
+    total: uint256 = 0
+    pay_token: address = empty(address)
+    pay_amount: uint256 = 0
+    for bid_id: uint256 in bid_ids:
+        meta: uint256 = self._bids[bid_id].meta
+        assert self._address(meta) == msg.sender, "queue: not bid owner"
+        if meta & ACTIVATED == 0:
+            continue
+        collateral: address = self._address(self._bids[bid_id].origin)
+        remaining: uint256 = 0
+        gain: uint256 = 0
+        remaining, gain = self._position(collateral, (meta >> 160) & 127, self._bids[bid_id].deposit, meta)
+        owed: uint256 = gain + self._bids[bid_id].ledger - LEDGER_BIAS
+        if remaining == 0:
+            self._delete_bid(bid_id)
+        elif owed != 0:
+            # dev: gain + ledger - LEDGER_BIAS, the claimable amount, is now zero
+            self._bids[bid_id].ledger = LEDGER_BIAS - gain
+        if owed == 0:
+            continue
+        if collateral != pay_token:
+            self._pay(pay_token, pay_amount)
+            pay_token = collateral
+            pay_amount = 0
+        pay_amount += owed
+        total += owed
+        log ILiquidationQueue.BidClaimed(bid_id=bid_id, owner=msg.sender, collateral_amount=owed)
+    self._pay(pay_token, pay_amount)
+    return total
+
+
+@external
+def fill(
+    collateral: address,
+    collateral_price: uint256,
+    base_price: uint256,
+    funds: uint256,
+    max_collateral: uint256,
+    keeper: address,
+    keeper_fee: uint256,
+    base_receiver: address,
+) -> ILiquidationQueue.FillResult:
+    """
+    @notice Engine only. Take up to `funds` base from the slots of `collateral`, cheapest first,
+            giving each slot collateral at its discounted price, never more than
+            `max_collateral` in all. Sends `keeper_cut` of the base to `keeper` and the rest to
+            `base_receiver`. The caller must deliver the collateral to this contract in the same
+            transaction. Gas grows with the number of slots used, never with the number of bids.
+    """
+    assert msg.sender == self._engine, "queue: caller is not the engine"
+    self._check_fill_args(collateral_price, base_price, keeper_fee)
+    result: ILiquidationQueue.FillResult = empty(ILiquidationQueue.FillResult)
+    collateral_unit: uint256 = self._collateral_unit[collateral]
+    if collateral_unit == 0:
+        return result
+    premium_step: uint256 = self._params[collateral].premium_step
+    bits: uint256 = self._bitmap[collateral] & ((2 << self._params[collateral].max_slot) - 1)
+    base_value: uint256 = base_price * collateral_unit
+    funds_left: uint256 = funds
+    collateral_left: uint256 = max_collateral
+
+    for _: uint256 in range(MAX_SLOT_LIMIT + 1):
+        if bits == 0 or funds_left == 0 or collateral_left == 0:
+            break
+        lowest: uint256 = bits & unsafe_sub(0, bits)  # dev: two's complement isolates the lowest bit
+        bits ^= lowest
+        slot: uint256 = math._log2(lowest, False)
+        active: uint256 = 0
+        spent: uint256 = 0
+        bought: uint256 = 0
+        price: uint256 = 0
+        active, spent, bought, price = self._quote_slot(
+            collateral, slot, collateral_price, premium_step, base_value, funds_left, collateral_left
+        )
+        if active == 0:
+            continue
+        if spent == 0:
+            break
+        incoming: uint256 = 0
+        # dev: merges a due bucket, which `_quote_slot` counted already: the active base is the same
+        active, incoming = self._touch(collateral, slot)
+        self._fill_slot(collateral, slot, active, incoming, spent, bought)
+        log ILiquidationQueue.SlotFilled(
+            collateral=collateral, slot=slot, base_spent=spent, collateral_bought=bought, price=price
+        )
+        if result.raised == 0:
+            result.first_slot = slot
+        result.last_slot = slot
+        result.raised += spent
+        result.collateral += bought
+        funds_left -= spent
+        collateral_left -= bought
+
+    # rounds down: the keeper's cut never exceeds its fee
+    result.keeper_cut = result.raised * keeper_fee // WAD
+    if result.keeper_cut != 0:
+        assert extcall IERC20(_BASE).transfer(keeper, result.keeper_cut, default_return_value=True)
+    if result.raised != result.keeper_cut:
+        assert extcall IERC20(_BASE).transfer(
+            base_receiver, result.raised - result.keeper_cut, default_return_value=True
+        )
+    return result
+
+
+@external
+@view
+def preview_fill(
+    collateral: address,
+    collateral_price: uint256,
+    base_price: uint256,
+    funds: uint256,
+    max_collateral: uint256,
+    keeper_fee: uint256,
+) -> ILiquidationQueue.FillResult:
+    """
+    @notice Exactly what `fill` would do now with the same arguments (both walk the slots with
+            `_quote_slot`).
+    """
+    self._check_fill_args(collateral_price, base_price, keeper_fee)
+    result: ILiquidationQueue.FillResult = empty(ILiquidationQueue.FillResult)
+    collateral_unit: uint256 = self._collateral_unit[collateral]
+    if collateral_unit == 0:
+        return result
+    premium_step: uint256 = self._params[collateral].premium_step
+    bits: uint256 = self._bitmap[collateral] & ((2 << self._params[collateral].max_slot) - 1)
+    base_value: uint256 = base_price * collateral_unit
+    funds_left: uint256 = funds
+    collateral_left: uint256 = max_collateral
+
+    for _: uint256 in range(MAX_SLOT_LIMIT + 1):
+        if bits == 0 or funds_left == 0 or collateral_left == 0:
+            break
+        lowest: uint256 = bits & unsafe_sub(0, bits)  # dev: two's complement isolates the lowest bit
+        bits ^= lowest
+        slot: uint256 = math._log2(lowest, False)
+        active: uint256 = 0
+        spent: uint256 = 0
+        bought: uint256 = 0
+        price: uint256 = 0
+        active, spent, bought, price = self._quote_slot(
+            collateral, slot, collateral_price, premium_step, base_value, funds_left, collateral_left
+        )
+        if active == 0:
+            continue
+        if spent == 0:
+            break
+        if result.raised == 0:
+            result.first_slot = slot
+        result.last_slot = slot
+        result.raised += spent
+        result.collateral += bought
+        funds_left -= spent
+        collateral_left -= bought
+
+    # rounds down: the keeper's cut never exceeds its fee
+    result.keeper_cut = result.raised * keeper_fee // WAD
+    return result
+
+
+@external
+@view
+def bid_info(bid_id: uint256) -> ILiquidationQueue.BidInfo:
+    """
+    @notice A bid as it stands now; all fields empty for an unknown or deleted bid.
+            `activates_at` is set for waiting bids only.
+    """
+    meta: uint256 = self._bids[bid_id].meta
+    if meta == 0:
+        return empty(ILiquidationQueue.BidInfo)
+    origin: uint256 = self._bids[bid_id].origin
+    collateral: address = self._address(origin)
+    slot: uint256 = (meta >> 160) & 127
+    info: ILiquidationQueue.BidInfo = ILiquidationQueue.BidInfo(
+        owner=self._address(meta),
+        collateral=collateral,
+        slot=slot,
+        amount=self._bids[bid_id].deposit,
+        claimable=0,
+        pending=True,
+        activates_at=origin >> 160,
+    )
+    if meta & ACTIVATED == 0:
+        return info
+    info.pending = False
+    info.activates_at = 0
+    info.amount, info.claimable = self._bid_amounts(bid_id, meta, collateral, slot)
+    return info
+
+
+@external
+@view
+def claimable(bid_id: uint256) -> uint256:
+    """
+    @notice Collateral the bid has bought and not yet claimed.
+    """
+    meta: uint256 = self._bids[bid_id].meta
+    if meta & ACTIVATED == 0:
+        return 0
+    return self._bid_amounts(bid_id, meta, self._address(self._bids[bid_id].origin), (meta >> 160) & 127)[1]
+
+
+@external
+@view
+def slot_info(collateral: address, slot: uint256) -> ILiquidationQueue.SlotInfo:
+    """
+    @notice `active`: base a fill may use now; `pending`: base waiting for its activation period
+            or its activation block.
+    """
+    active: uint256 = 0
+    pending: uint256 = 0
+    active, pending = self._slot_amounts(collateral, slot)
+    return ILiquidationQueue.SlotInfo(
+        active=active,
+        pending=pending + self._slots[collateral][slot].waiting,
+        premium=slot * self._params[collateral].premium_step,
+    )
+
+
+@external
+@view
+def pool_params(collateral: address) -> ILiquidationQueue.PoolParams:
+    return self._params[collateral]
+
+
+@external
+@view
+def total_active(collateral: address) -> uint256:
+    """
+    @notice Base in activated bids over all slots of `collateral`, including bids activated in
+            this block (which fill from the next one); this is the sum `bid_threshold` is
+            compared with.
+    """
+    return self._total_active[collateral]
+
+
+@external
+@view
+def usable_liquidity(collateral: address) -> uint256:
+    """
+    @notice Base that a fill could take now from all slots up to max_slot.
+    """
+    bits: uint256 = self._bitmap[collateral] & ((2 << self._params[collateral].max_slot) - 1)
+    total: uint256 = 0
+    for _: uint256 in range(MAX_SLOT_LIMIT + 1):
+        if bits == 0:
+            break
+        lowest: uint256 = bits & unsafe_sub(0, bits)  # dev: two's complement isolates the lowest bit
+        bits ^= lowest
+        total += self._slot_amounts(collateral, math._log2(lowest, False))[0]
+    return total
+
+
+@external
+@view
+def next_bid_id() -> uint256:
+    return self._next_bid_id
+
+
+@external
+@view
+def base_asset() -> address:
+    return _BASE
+
+
+@external
+@view
+def engine() -> address:
+    return self._engine
+
+
+@internal
+def _touch(collateral: address, slot: uint256) -> (uint256, uint256):
+    """
+    @notice Merge the slot's incoming bucket into the active pool if it was opened in an
+            earlier block; the first merge after a fill writes that fill's join snapshot.
+    @return The slot's active base and incoming word after the merge.
+    """
+    incoming: uint256 = self._slots[collateral][slot].incoming
+    amount: uint256 = incoming & pool_math.MASK_136
+    active: uint256 = self._slots[collateral][slot].active
+    if amount == 0 or (incoming >> 136) & pool_math.MASK_56 >= block.number:
+        return active, incoming
+    # dev: a bucket opened at fill count `key` that no fill overtook merges at that fill count;
+    # an overtaken one (key below the fill count) joins at the snapshot its last fill recorded
+    state: uint256 = self._slots[collateral][slot].state
+    if incoming >> 192 == state >> 192:
+        self._write_snapshot(collateral, slot, incoming >> 192)
+    active += amount
+    incoming -= amount
+    self._slots[collateral][slot].active = active
+    self._slots[collateral][slot].incoming = incoming
+    return active, incoming
+
+
+@internal
+def _write_snapshot(collateral: address, slot: uint256, fills: uint256):
+    """
+    @notice Record the slot's current state as the join snapshot of fill count `fills` (the
+            current one) unless a merge since that fill already did.
+    """
+    if self._snapshots[collateral][slot][fills].state & pool_math.MASK_128 != 0:
+        return
+    state: uint256 = self._slots[collateral][slot].state & pool_math.MASK_192
+    if state == 0:
+        # dev: first merge of a slot: the product starts at PRECISION
+        state = pool_math.PRECISION
+        self._slots[collateral][slot].state = state
+    # dev: no overtaken flag can exist yet: a fill that sets one moves the fill count past `fills`
+    self._snapshots[collateral][slot][fills] = Snapshot(
+        state=state, sum=self._sums[collateral][slot][pool_math._sum_key(state)]
+    )
+
+
+@internal
+def _add_incoming(collateral: address, slot: uint256, amount: uint256) -> uint256:
+    """
+    @notice Add an activated bid to the slot's incoming bucket (after `_touch`).
+    @return The bits of the bid's meta word that record the activation: flag, snapshot key, block.
+    """
+    incoming: uint256 = self._slots[collateral][slot].incoming
+    if incoming & pool_math.MASK_136 == 0:
+        # dev: an empty bucket (merged, emptied or never used) reopens at the current fill count
+        incoming = (self._slots[collateral][slot].state >> 192 << 192) | (block.number << 136)
+    self._slots[collateral][slot].incoming = incoming + amount
+    self._total_active[collateral] += amount
+    self._bitmap[collateral] |= 1 << slot
+    return ACTIVATED | ((incoming >> 192) << 168) | (block.number << 208)
+
+
+@internal
+def _fill_slot(
+    collateral: address, slot: uint256, active: uint256, incoming: uint256, spent: uint256, bought: uint256
+):
+    """
+    @notice Book a fill of `spent` base for `bought` collateral on a slot with `active` base.
+    """
+    state: uint256 = self._slots[collateral][slot].state
+    p: uint256 = 0
+    epoch: uint256 = 0
+    scale: uint256 = 0
+    p, epoch, scale = pool_math._unpack_state(state)
+    sum_increase: uint256 = 0
+    error: uint256 = 0
+    sum_increase, error = pool_math._distribute(bought, p, active, self._slots[collateral][slot].error)
+    if sum_increase != 0:
+        self._sums[collateral][slot][pool_math._sum_key(state)] += sum_increase
+    new_p: uint256 = pool_math.PRECISION
+    if spent == active:
+        # total drain: every bid of the epoch is spent; a new epoch restarts the product
+        if scale != 0:
+            self._epoch_last_scale[collateral][slot][epoch] = scale
+        epoch += 1
+        scale = 0
+        if incoming & pool_math.MASK_136 == 0:
+            self._bitmap[collateral] &= ~(1 << slot)
+    else:
+        steps: uint256 = 0
+        new_p, steps = pool_math._next_product(p, active, spent)
+        scale += steps
+    # rounds down: the carried remainder, re-expressed at the new product, never grows in value
+    self._slots[collateral][slot].error = math._mul_div(error, new_p, p, False)
+    state = pool_math._pack_state(new_p, epoch, scale, (state >> 192) + 1)
+    self._slots[collateral][slot].state = state
+    self._slots[collateral][slot].active = active - spent
+    self._total_active[collateral] -= spent
+    if incoming & pool_math.MASK_136 != 0:
+        # dev: after `_touch` a non-empty bucket is this block's: its bids sit this fill out and
+        # join at the state after it (rare: a fill in the block of an activation)
+        key: uint256 = incoming >> 192
+        self._overtaken[collateral][slot][key] = Snapshot(
+            state=state & pool_math.MASK_192, sum=self._sums[collateral][slot][pool_math._sum_key(state)]
+        )
+        self._snapshots[collateral][slot][key].state = (
+            self._snapshots[collateral][slot][key].state & pool_math.MASK_192
+        ) | (block.number << 192)
+
+
+@internal
+def _delete_bid(bid_id: uint256):
+    self._bids[bid_id] = empty(Bid)
+
+
+@internal
+def _pay(token: address, amount: uint256):
+    if amount != 0:
+        assert extcall IERC20(token).transfer(msg.sender, amount, default_return_value=True)
+
+
+@internal
+@view
+def _slot_amounts(collateral: address, slot: uint256) -> (uint256, uint256):
+    """
+    @notice Active base of a slot as if a mergeable bucket had merged, and the incoming base that
+            may not fill yet (activated in this block).
+    """
+    incoming: uint256 = self._slots[collateral][slot].incoming
+    amount: uint256 = incoming & pool_math.MASK_136
+    active: uint256 = self._slots[collateral][slot].active
+    if (incoming >> 136) & pool_math.MASK_56 < block.number:
+        return active + amount, 0
+    return active, amount
+
+
+@internal
+@view
+def _snapshot(collateral: address, slot: uint256, meta: uint256) -> Snapshot:
+    """
+    @notice Join snapshot of an activated bid; its P is 0 while no merge has written it (then no
+            fill has happened since the bid's activation).
+    """
+    key: uint256 = (meta >> 168) & pool_math.MASK_40
+    snapshot: Snapshot = self._snapshots[collateral][slot][key]
+    activation_block: uint256 = meta >> 208
+    if activation_block != 0 and snapshot.state >> 192 == activation_block:
+        return self._overtaken[collateral][slot][key]
+    return snapshot
+
+
+@internal
+@view
+def _position(collateral: address, slot: uint256, deposit: uint256, meta: uint256) -> (uint256, uint256):
+    """
+    @notice Base left of an activated bid and the collateral it bought since its snapshot.
+    """
+    if deposit == 0:
+        return 0, 0
+    snapshot: Snapshot = self._snapshot(collateral, slot, meta)
+    p0: uint256 = 0
+    epoch0: uint256 = 0
+    scale0: uint256 = 0
+    p0, epoch0, scale0 = pool_math._unpack_state(snapshot.state)
+    if p0 == 0:
+        return deposit, 0
+    p: uint256 = 0
+    epoch: uint256 = 0
+    last_scale: uint256 = 0
+    p, epoch, last_scale = pool_math._unpack_state(self._slots[collateral][slot].state)
+    remaining: uint256 = 0
+    if epoch == epoch0:
+        remaining = pool_math._compounded(deposit, p0, p, last_scale - scale0)
+    else:
+        # dev: a later epoch started with a total drain: nothing is left, gains stop at that epoch
+        last_scale = self._epoch_last_scale[collateral][slot][epoch0]
+    gain: uint256 = 0
+    key: uint256 = pool_math._sum_key(snapshot.state)
+    for steps: uint256 in range(pool_math.MAX_GAIN_SCALES + 1):
+        if scale0 + steps > last_scale:
+            break
+        sum_delta: uint256 = self._sums[collateral][slot][key + (steps << 32)]
+        if steps == 0:
+            sum_delta -= snapshot.sum
+        gain += pool_math._scale_gain(deposit, sum_delta, p0, steps)
+    return remaining, gain
+
+
+@internal
+@view
+def _bid_amounts(bid_id: uint256, meta: uint256, collateral: address, slot: uint256) -> (uint256, uint256):
+    """
+    @notice Base left (as `retract_bid` would see it) and claimable collateral of an activated bid.
+    """
+    remaining: uint256 = 0
+    gain: uint256 = 0
+    remaining, gain = self._position(collateral, slot, self._bids[bid_id].deposit, meta)
+    if meta >> 208 != block.number:
+        # dev: merged (or mergeable) bids are part of the slot's active base
+        remaining = min(remaining, self._slot_amounts(collateral, slot)[0])
+    return remaining, gain + self._bids[bid_id].ledger - LEDGER_BIAS
+
+
+@internal
+@view
+def _quote_slot(
+    collateral: address,
+    slot: uint256,
+    collateral_price: uint256,
+    premium_step: uint256,
+    base_value: uint256,
+    funds_left: uint256,
+    collateral_left: uint256,
+) -> (uint256, uint256, uint256, uint256):
+    """
+    @notice One slot of a fill, as if a due bucket had merged: (active base, base taken,
+            collateral given, slot price). Active 0: skip the slot (only this block's incoming
+            bids, which sit the fill out). Base taken 0 with active base: stop, as what collateral
+            is left is worth less than one base unit here and at every later (cheaper) slot.
+    """
+    active: uint256 = self._slot_amounts(collateral, slot)[0]
+    if active == 0:
+        return 0, 0, 0, 0
+    price: uint256 = pool_math._slot_price(collateral_price, slot, premium_step)
+    if price == 0:
+        return active, 0, 0, 0
+    spent: uint256 = 0
+    bought: uint256 = 0
+    spent, bought = pool_math._quote(active, funds_left, collateral_left, base_value, price * _BASE_UNIT)
+    return active, spent, bought, price
+
+
+@internal
+@view
+def _check_fill_args(collateral_price: uint256, base_price: uint256, keeper_fee: uint256):
+    assert collateral_price != 0 and base_price != 0, "queue: zero price"
+    assert keeper_fee <= WAD, "queue: keeper fee above 100%"
+
+
+@internal
+@pure
+def _resolve_amount(amount: uint256, available: uint256) -> uint256:
+    """
+    @notice `amount`, or everything for max_value(uint256); checked against `available`.
+    """
+    taken: uint256 = amount
+    if amount == max_value(uint256):
+        taken = available
+    assert taken != 0, "queue: zero amount"
+    assert taken <= available, "queue: amount exceeds bid"
+    return taken
+
+
+@internal
+@pure
+def _address(word: uint256) -> address:
+    """
+    @notice The address in the low 160 bits of a packed word.
+    """
+    return convert(convert(word & pool_math.MASK_160, uint160), address)
