@@ -1,0 +1,83 @@
+"""Fixtures for the keeper against a live Anvil: a funded market, keepers in-process and as processes."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import pytest
+
+from tests.integration.helpers import KeeperProcess, Market, open_borrowers, write_deployment
+from tests.utils.actions import Actions
+
+N_BORROWERS = 36
+
+
+@pytest.fixture(scope="module")
+def market(system, owner, chain, accounts):
+    """A lender, 36 borrowers from 45% to 99% of max LTV over WETH/WBTC/GOLD, active bids in slots 0 and 2."""
+    actions = Actions(system, owner, chain)
+    lender, bidder = accounts[1], accounts[3]
+    actions.lend(lender, 5_000_000)
+    borrowers = open_borrowers(actions, chain, accounts, "b", N_BORROWERS)
+    bid_ids = [actions.submit(bidder, s, slot, 400_000) for s in ("WETH", "WBTC", "GOLD") for slot in (0, 2)]
+    actions.activate(bid_ids)
+    assert not system.engine.liquidatable(borrowers).count(True)
+    return Market(system=system, actions=actions, borrowers=borrowers, bid_ids=bid_ids)
+
+
+@pytest.fixture
+def rpc_url(chain) -> str:
+    return chain.provider.uri
+
+
+@pytest.fixture
+def deployment(system, tmp_path) -> Path:
+    return write_deployment(system, tmp_path / "deployment.json")
+
+
+@pytest.fixture
+def keeper_key(keeper) -> str:
+    return keeper.private_key
+
+
+@pytest.fixture
+def second_keeper_key(accounts) -> str:
+    return accounts[11].private_key
+
+
+@pytest.fixture
+def make_keeper(system, tmp_path, rpc_url, keeper_key):
+    """In-process keepers (`make_keeper(**config overrides)`), started and always shut down."""
+    from ala.keeper import Keeper, KeeperConfig
+
+    made = []
+
+    def make(**overrides):
+        overrides.setdefault("db_path", str(tmp_path / f"keeper{len(made)}.sqlite"))
+        overrides.setdefault("rpc_url", rpc_url)
+        overrides.setdefault("private_key", keeper_key)
+        overrides.setdefault("poll_interval", 0.1)
+        keeper = Keeper(KeeperConfig.from_deployment(system.to_json("ethereum:local"), **overrides))
+        keeper.startup()
+        made.append(keeper)
+        return keeper
+
+    yield make
+    for keeper in made:
+        if keeper.store is not None:
+            keeper.shutdown(grace=0)
+
+
+@pytest.fixture
+def keeper_process(tmp_path, rpc_url, deployment, keeper_key):
+    """`keeper_process(name, *cli args, key=..., rpc_url=...)`: a keeper subprocess, killed at teardown."""
+    started = []
+
+    def start(name: str, *args: str, key: str | None = None, url: str | None = None) -> KeeperProcess:
+        proc = KeeperProcess(tmp_path, name, url or rpc_url, deployment, key or keeper_key, *args).start()
+        started.append(proc)
+        return proc
+
+    yield start
+    for proc in started:
+        proc.kill()
