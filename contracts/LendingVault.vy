@@ -890,10 +890,10 @@ def _totals(
             config: ILendingVault.CollateralConfig = self._load_config(collateral_asset)
             value: uint256 = risk._value(amount, price, config.scale, False)
             t.collateral_value += value
-            # dev: each product rounds down (capacities are never overstated)
+            # dev: capacities round down and risk rounds up (neither ever favours the account)
             t.liquidation_capacity += value * config.liq_ltv // WAD
             t.borrow_capacity += value * config.max_ltv // WAD
-            t.weighted_risk += value * config.risk_factor // WAD
+            t.weighted_risk += (value * config.risk_factor + WAD - 1) // WAD
         i += 1
     scaled: uint256 = self._scaled_debt[account]
     if scaled != 0:

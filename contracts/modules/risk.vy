@@ -56,7 +56,8 @@ def _health(t: Totals) -> uint256:
 def _risk_ratio(t: Totals, base_risk_factor: uint256) -> uint256:
     if t.collateral_value <= t.debt_value:
         return INFINITE
-    risk: uint256 = t.weighted_risk + t.debt_value * base_risk_factor // WAD
+    # dev: round up, risk is never understated (favours the protocol)
+    risk: uint256 = t.weighted_risk + (t.debt_value * base_risk_factor + WAD - 1) // WAD
     equity: uint256 = t.collateral_value - t.debt_value
     # dev: round up (favours the protocol)
     return (risk * WAD + equity - 1) // equity

@@ -116,6 +116,83 @@ def contract_health(
     return Health(s, b, health, risk_ratio, leverage, liquidatable)
 
 
+@dataclass(frozen=True)
+class Bounds:
+    """Closed interval [lo, hi] that an on-chain metric must fall in (WAD-scaled; MAX_UINT for unbounded)."""
+
+    lo: int
+    hi: int
+
+    def __contains__(self, value: int) -> bool:
+        return self.lo <= value <= self.hi
+
+    def side_of(self, threshold: int, *, breach_above: bool) -> bool | None:
+        """True when every value in the interval breaches `threshold`, False when none does, None when ambiguous."""
+        if breach_above:
+            return True if self.lo > threshold else False if self.hi <= threshold else None
+        return True if self.hi < threshold else False if self.lo >= threshold else None
+
+
+def rounding_bounds(
+    positions: list[Position], debt: int, base_price: int, base_decimals: int, limits: Limits
+) -> dict[str, Bounds]:
+    """Where each on-chain metric may lie: the exact formula evaluated over every input within its documented
+    rounding (each collateral value rounds down by < 1 unit, each capacity and risk product by < 1 more, the debt value
+    rounds up by < 1, the base risk product down by < 1), followed by the final division's own rounding.
+
+    The interval's exact end is the protocol-favouring side: collateral, health and the risk numerator are never
+    overstated; debt value and leverage are never understated.
+    """
+    held = [p for p in positions if p.amount]
+    n = len(held)
+    values = [Fraction(p.amount * p.price, 10**p.decimals) for p in held]
+    s = sum(values, Fraction(0))
+    b = Fraction(debt * base_price, 10**base_decimals)
+    cap = sum((v * Fraction(p.liq_ltv, WAD) for v, p in zip(values, held, strict=True)), Fraction(0))
+    weighted = sum((v * Fraction(p.risk_factor, WAD) for v, p in zip(values, held, strict=True)), Fraction(0))
+    base_factor = Fraction(limits.base_risk_factor, WAD)
+    s_lo, s_hi = s - n, s
+    b_lo, b_hi = (b, b + 1) if debt else (Fraction(0), Fraction(0))
+
+    bounds = {
+        "collateral_value": Bounds(ceil_frac(s_lo), floor_frac(s_hi)),
+        "debt_value": Bounds(ceil_frac(b_lo), ceil_frac(b) if debt else 0),
+    }
+    if debt == 0:
+        bounds["health"] = Bounds(MAX_UINT, MAX_UINT)
+    else:
+        bounds["health"] = Bounds(max(0, floor_frac((cap - 2 * n) * WAD / b_hi)), floor_frac(cap * WAD / b_lo))
+    if s_hi <= b_lo:
+        bounds["risk_ratio"] = bounds["leverage"] = Bounds(MAX_UINT, MAX_UINT)
+    else:
+        risk_lo = max(Fraction(0), weighted - 2 * n + b_lo * base_factor - 1)
+        risk_hi = weighted + b_hi * base_factor
+        equity_lo, equity_hi = s_lo - b_hi, s_hi - b_lo
+        if equity_lo <= 0:
+            bounds["risk_ratio"] = Bounds(ceil_frac(risk_lo * WAD / equity_hi), MAX_UINT)
+            bounds["leverage"] = Bounds(ceil_frac(s_hi * WAD / equity_hi), MAX_UINT)
+        else:
+            bounds["risk_ratio"] = Bounds(ceil_frac(risk_lo * WAD / equity_hi), ceil_frac(risk_hi * WAD / equity_lo))
+            bounds["leverage"] = Bounds(ceil_frac(s_hi * WAD / equity_hi), ceil_frac(s_lo * WAD / equity_lo))
+    return bounds
+
+
+def liquidatable_within(bounds: dict[str, Bounds], debt: int, limits: Limits) -> bool | None:
+    """The liquidation verdict every input within rounding agrees on, or None when rounding can tip it."""
+    if debt == 0:
+        return False
+    verdicts = [
+        bounds["health"].side_of(WAD, breach_above=False),
+        bounds["risk_ratio"].side_of(limits.liq_risk_ratio, breach_above=True),
+        bounds["leverage"].side_of(limits.liq_leverage, breach_above=True),
+    ]
+    if True in verdicts:
+        return True
+    if None in verdicts:
+        return None
+    return False
+
+
 # ---------------------------------------------------------------- interest
 
 
@@ -128,7 +205,7 @@ class RateModel:
 
 
 def exact_utilisation(cash: int | Fraction, debt: int | Fraction, reserves: int | Fraction) -> Fraction:
-    """debt / (cash + debt − reserves), at most 1 (a Fraction of 1, not WAD)."""
+    """debt / (cash + debt - reserves), at most 1 (a Fraction of 1, not WAD)."""
     gross = cash + debt
     if debt == 0 or gross <= reserves:
         return Fraction(0)
@@ -160,9 +237,15 @@ def contract_annual_rate(utilisation: int, model: RateModel) -> int:
 class InterestModel:
     """Exact model of the vault's interest: simple interest between accruals, compounded at every accrual.
 
-    Debts are tracked as exact Fractions of base units; the borrow index as a Fraction of WAD. Every vault call that
-    accrues (deposit, mint, withdraw, redeem, borrow, repay, accrue_interest, remove_collateral, the rate and reserve
-    setters) must be mirrored by `accrue(timestamp)` at the block's timestamp.
+    Debts are exact Fractions of base units and the borrow index an exact Fraction of WAD. Mirror every vault call that
+    accrues (deposit, borrow, repay, accrue_interest, the rate and reserve setters, ...) with `accrue(timestamp)`,
+    then with the call's own effect (`deposit`, `borrow`, `repay`).
+
+    Alongside, the model carries how far the vault may be from it, one unit of rounding at a time: each accrual may
+    put the on-chain index up to one wei above the exact product (the growth rounds up) and up to index * elapsed /
+    year wei below (the rate rounds down); that error then compounds and reaches each debt through its scaled
+    amount. Each borrow or partial repayment adds less than index / WAD units (the scaled debt rounds in the
+    protocol's favour), and every reading of a debt rounds up once more.
     """
 
     model: RateModel
@@ -173,39 +256,74 @@ class InterestModel:
     reserves: Fraction = Fraction(0)
     debts: dict[str, Fraction] = field(default_factory=dict)
     accruals: int = 0
+    # bounds on |vault - model|: the index in wei, each debt and the reserves in base units
+    index_slack: Fraction = Fraction(0)
+    debt_slack: dict[str, Fraction] = field(default_factory=dict)
+    reserves_slack: Fraction = Fraction(0)
 
     @property
     def total_debt(self) -> Fraction:
         return sum(self.debts.values(), Fraction(0))
 
-    def accrue(self, now: int) -> None:
+    @property
+    def total_debt_slack(self) -> Fraction:
+        """The vault rounds the total once (up) from the summed scaled debts."""
+        return sum(self.debt_slack.values(), Fraction(0)) + 1
+
+    def slack_of(self, account: str) -> Fraction:
+        """Bound on |debt_of(account) - model debt|; the read itself rounds up once."""
+        return self.debt_slack.get(account, Fraction(0)) + 1
+
+    def accrue(self, now: int, utilisation: int | None = None) -> None:
+        """Accrue up to `now`. `utilisation` (WAD) is the vault's own figure when given: the rate is a function of it,
+        and a debt one unit off the vault's would move it by up to 1e18 / (cash + debt) wei."""
         elapsed = now - self.last_accrual
         assert elapsed >= 0, "time runs forward"
         self.last_accrual = now
         old_debt = self.total_debt
         if elapsed == 0 or old_debt == 0:
             return
-        rate = exact_annual_rate(exact_utilisation(self.cash, old_debt, self.reserves), self.model)
-        growth = 1 + rate * elapsed / YEAR
+        exact = utilisation is None
+        u = exact_utilisation(self.cash, old_debt, self.reserves) if exact else Fraction(utilisation, WAD)
+        growth = 1 + exact_annual_rate(u, self.model) * elapsed / YEAR
+        # this accrual's own index error (wei), and the vault's index at its lowest
+        fresh = 1 + (self.index + self.index_slack) * elapsed / (WAD * YEAR)
+        low_index = self.index - self.index_slack
+        moved = Fraction(0)
+        for account, debt in self.debts.items():
+            slack = self.debt_slack.get(account, Fraction(0))
+            new_slack = slack * growth + (debt + slack) * fresh / low_index
+            moved += new_slack - slack
+            self.debt_slack[account] = new_slack
         self.index *= growth
+        self.index_slack = self.index_slack * growth + fresh
         self.debts = {account: debt * growth for account, debt in self.debts.items()}
         self.reserves += (self.total_debt - old_debt) * Fraction(self.reserve_factor, WAD)
+        # the interest the vault books moves with the debts' error; the two readings and the share round once each
+        self.reserves_slack += moved + 3
         self.accruals += 1
 
-    def deposit(self, now: int, assets: int) -> None:
-        self.accrue(now)
+    def deposit(self, assets: int) -> None:
         self.cash += assets
 
-    def borrow(self, now: int, account: str, amount: int) -> None:
-        self.accrue(now)
+    def borrow(self, account: str, amount: int) -> None:
         self.debts[account] = self.debts.get(account, Fraction(0)) + amount
+        self.debt_slack[account] = self.debt_slack.get(account, Fraction(0)) + self._scaled_rounding()
         self.cash -= amount
 
-    def repay(self, now: int, account: str, paid: int, *, full: bool) -> None:
+    def repay(self, account: str, paid: int, *, full: bool) -> None:
         """Repay `paid` (what the vault took); `full` when the vault cleared the debt."""
-        self.accrue(now)
         self.cash += paid
-        self.debts[account] = Fraction(0) if full else self.debts[account] - paid
+        if full:
+            self.debts[account] = Fraction(0)
+            self.debt_slack[account] = Fraction(0)
+        else:
+            self.debts[account] -= paid
+            self.debt_slack[account] += self._scaled_rounding()
+
+    def _scaled_rounding(self) -> Fraction:
+        """A scaled debt rounded by one unit is worth up to index / WAD base units (the vault's index, so + slack)."""
+        return (self.index + self.index_slack) / WAD
 
 
 # ---------------------------------------------------------------- ERC-4626
