@@ -21,6 +21,8 @@ from eth_utils import keccak
 from hypothesis import given
 from hypothesis import strategies as st
 
+from tests.utils.isolation import isolated
+
 WAD = 10**18
 MAX_UINT = 2**256 - 1
 STEP = 2 * WAD // 100
@@ -143,7 +145,7 @@ def bidders(accounts):
 @pytest.fixture
 def markets(project, owner, engine_account, bidders):
     """(base, collateral, queue) per pair of decimals, deployed at first use and kept for the whole test: each
-    hypothesis example then starts from the fresh market inside its own `chain.isolate()`."""
+    hypothesis example then starts from the fresh market inside its own `isolated(chain)`."""
     cache = {}
 
     def market(base_decimals, collateral_decimals):
@@ -172,7 +174,7 @@ def test_queue__random_operations__match_the_exact_model(
     owner, engine_account, keeper, bidders, markets, chain, base_decimals, collateral_decimals, threshold_tokens, steps
 ):
     base, collateral, queue = markets(base_decimals, collateral_decimals)
-    with chain.isolate():
+    with isolated(chain):
         threshold = threshold_tokens * 10**base_decimals
         send(chain, queue.set_pool_params, (collateral, STEP, MAX_SLOT, WAIT, threshold), owner)
         model = Model(base_decimals, collateral_decimals)

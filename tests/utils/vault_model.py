@@ -102,13 +102,13 @@ def contract_health(
         value = p.amount * p.price // 10**p.decimals
         s += value
         liquidation_capacity += value * p.liq_ltv // WAD
-        weighted_risk += value * p.risk_factor // WAD
+        weighted_risk += ceil_div(value * p.risk_factor, WAD)
     b = ceil_div(debt * base_price, 10**base_decimals) if debt else 0
     health = MAX_UINT if b == 0 else liquidation_capacity * WAD // b
     if s <= b:
         risk_ratio = leverage = MAX_UINT
     else:
-        risk_ratio = ceil_div((weighted_risk + b * limits.base_risk_factor // WAD) * WAD, s - b)
+        risk_ratio = ceil_div((weighted_risk + ceil_div(b * limits.base_risk_factor, WAD)) * WAD, s - b)
         leverage = ceil_div(s * WAD, s - b)
     liquidatable = b != 0 and (
         s <= b or health < WAD or risk_ratio > limits.liq_risk_ratio or leverage > limits.liq_leverage
@@ -137,11 +137,12 @@ def rounding_bounds(
     positions: list[Position], debt: int, base_price: int, base_decimals: int, limits: Limits
 ) -> dict[str, Bounds]:
     """Where each on-chain metric may lie: the exact formula evaluated over every input within its documented
-    rounding (each collateral value rounds down by < 1 unit, each capacity and risk product by < 1 more, the debt value
-    rounds up by < 1, the base risk product down by < 1), followed by the final division's own rounding.
+    rounding (each collateral value rounds down by < 1 unit and each capacity product by < 1 more; each risk product
+    and the base risk product round up by < 1; the debt value rounds up by < 1), followed by the final division's own
+    rounding.
 
-    The interval's exact end is the protocol-favouring side: collateral, health and the risk numerator are never
-    overstated; debt value and leverage are never understated.
+    The interval's exact end is the protocol-favouring side: collateral and health are never overstated; debt value
+    and leverage are never understated.
     """
     held = [p for p in positions if p.amount]
     n = len(held)
@@ -165,8 +166,8 @@ def rounding_bounds(
     if s_hi <= b_lo:
         bounds["risk_ratio"] = bounds["leverage"] = Bounds(MAX_UINT, MAX_UINT)
     else:
-        risk_lo = max(Fraction(0), weighted - 2 * n + b_lo * base_factor - 1)
-        risk_hi = weighted + b_hi * base_factor
+        risk_lo = max(Fraction(0), weighted - n + b_lo * base_factor)
+        risk_hi = weighted + n + b_hi * base_factor + 1
         equity_lo, equity_hi = s_lo - b_hi, s_hi - b_lo
         if equity_lo <= 0:
             bounds["risk_ratio"] = Bounds(ceil_frac(risk_lo * WAD / equity_hi), MAX_UINT)
