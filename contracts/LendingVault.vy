@@ -583,6 +583,7 @@ def configure_collateral(collateral_asset: address, max_ltv: uint256, liq_ltv: u
     identity: uint256 = packed >> 192
     if identity == 0:
         assert len(self._assets) < MAX_ASSETS, "vault: too many collaterals"
+        assert collateral_asset.is_contract, "vault: collateral not a contract"
         decimals: uint8 = staticcall IERC20Detailed(collateral_asset).decimals()
         assert decimals <= 18, "vault: decimals above 18"
         # dev: the oracle must price the asset before anyone can post it

@@ -147,10 +147,13 @@ def __init__(base_asset: address):
 @external
 def set_engine(engine: address):
     """
-    @notice Owner only. Set the liquidation engine, the only caller of `fill`.
+    @notice Owner only, once. Set the liquidation engine, the only caller of `fill`. Set for
+            good, as on the vault: an engine that could be repointed would let the owner spend
+            every active bid at prices of its choosing.
     """
     ownable._check_owner()
     assert engine != empty(address), "queue: zero address"
+    assert self._engine == empty(address), "queue: engine already set"
     self._engine = engine
     log ILiquidationQueue.EngineSet(engine=engine)
 
@@ -171,6 +174,7 @@ def set_pool_params(
     assert premium_step < WAD // 2 and max_slot * premium_step < WAD // 2, "queue: premium cap too high"
     assert waiting_period <= MAX_WAITING_PERIOD, "queue: waiting period too long"
     if self._collateral_unit[collateral] == 0:
+        assert collateral.is_contract, "queue: collateral not a contract"
         decimals: uint256 = convert(staticcall IERC20Detailed(collateral).decimals(), uint256)
         assert decimals <= 18, "queue: decimals above 18"
         self._collateral_unit[collateral] = 10**decimals

@@ -193,10 +193,17 @@ def test_deploy__base_with_19_decimals__reverts(project, owner):
     assert deploy_revert_reason(project, owner, token.address).endswith("queue: decimals above 18")
 
 
-def test_set_engine__owner__sets_and_emits(queue, owner, keeper):
+def test_set_engine__owner__sets_and_emits(project, base, owner, keeper):
+    queue = project.LiquidationQueue.deploy(base, sender=owner)
     tx = queue.set_engine(keeper, sender=owner)
     assert queue.engine() == keeper.address
     assert [log.engine for log in tx.decode_logs(queue.EngineSet)] == [keeper.address]
+
+
+def test_set_engine__second_time__reverts_even_for_the_owner(queue, owner, engine_account):
+    with ape.reverts("queue: engine already set"):
+        queue.set_engine(owner, sender=owner)
+    assert queue.engine() == engine_account.address
 
 
 def test_set_engine__stranger__reverts(queue, stranger):
