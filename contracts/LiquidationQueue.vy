@@ -59,6 +59,9 @@ MAX_AMOUNT: constant(uint256) = 2**128
 ACTIVATED: constant(uint256) = 1 << 167
 # offset of the stored ledger word: ledger = LEDGER_BIAS + credit, so it is never zero while the bid lives
 LEDGER_BIAS: constant(uint256) = 2**255
+# offset of the stored fill remainder (below 2**136, see pool_math._distribute): once a slot has filled,
+# a remainder of 0 is not stored as a 0 word, so the next fill's write is never a 20,000-gas fresh write
+ERROR_BIAS: constant(uint256) = 2**255
 
 # the vault's lending asset that bidders deposit
 _BASE: immutable(address)
@@ -72,7 +75,8 @@ struct Slot:
     # running product P (bits 0-127, 1e36 at epoch start) | epoch (128-159) | scale (160-191)
     # | number of fills so far (192-255)
     state: uint256
-    # collateral the S sums have not yet distributed, in collateral units * P of the current state
+    # ERROR_BIAS + collateral the S sums have not yet distributed, in collateral units * P of the
+    # current state (0 until the slot's first fill)
     error: uint256
     # incoming bucket: amount (bits 0-135, base units) | block number (136-191)
     # | fill count when the bucket opened, its snapshot key (192-255)
@@ -677,7 +681,9 @@ def _fill_slot(
     p, epoch, scale = pool_math._unpack_state(state)
     sum_increase: uint256 = 0
     error: uint256 = 0
-    sum_increase, error = pool_math._distribute(bought, p, active, self._slots[collateral][slot].error)
+    # dev: a slot that never filled stores 0, which means no remainder
+    stored: uint256 = max(self._slots[collateral][slot].error, ERROR_BIAS)
+    sum_increase, error = pool_math._distribute(bought, p, active, stored - ERROR_BIAS)
     if sum_increase != 0:
         self._sums[collateral][slot][pool_math._sum_key(state)] += sum_increase
     new_p: uint256 = pool_math.PRECISION
@@ -694,7 +700,7 @@ def _fill_slot(
         new_p, steps = pool_math._next_product(p, active, spent)
         scale += steps
     # rounds down: the carried remainder, re-expressed at the new product, never grows in value
-    self._slots[collateral][slot].error = math._mul_div(error, new_p, p, False)
+    self._slots[collateral][slot].error = ERROR_BIAS + math._mul_div(error, new_p, p, False)
     state = pool_math._pack_state(new_p, epoch, scale, (state >> 192) + 1)
     self._slots[collateral][slot].state = state
     self._slots[collateral][slot].active = active - spent
