@@ -157,6 +157,7 @@ PREVIEW_LIQUIDATION = Function(
 )
 ENGINE_VAULT = Function("vault()", "(address)")
 ENGINE_QUEUE = Function("queue()", "(address)")
+ENGINE_ORACLE = Function("oracle()", "(address)")
 
 # LendingVault
 ACCOUNTS_HEALTH = Function(
@@ -171,6 +172,15 @@ USABLE_LIQUIDITY = Function("usable_liquidity(address)", "(uint256)")
 ACTIVATE_BIDS = Function("activate_bids(uint256[])")
 BID_INFO_OF = Function("bid_info(uint256)", "((address,address,uint256,uint256,uint256,bool,uint256))", BID_INFO)
 NEXT_BID_ID = Function("next_bid_id()", "(uint256)")
+
+# PriceOracle (the circuit breaker)
+BREAKER_STATUS = ("tripped", "last_accepted", "accepted_at", "candidate", "tripped_at", "confirmable_at")
+TOLERANCE = Function("tolerance(address)", "(uint256)")
+LIQUIDATIONS_PAUSED = Function("liquidations_paused(address)", "(bool)")
+BREAKER_STATUS_OF = Function(
+    "breaker_status(address)", "((bool,uint256,uint256,uint256,uint256,uint256))", BREAKER_STATUS
+)
+POKE = Function("poke(address)", "(uint256)")
 
 # ---------------------------------------------------------------- events
 
@@ -200,7 +210,15 @@ NEW_ROUND = Event("NewRound(uint256 indexed roundId, address indexed startedBy, 
 
 # What each contract must expose for the keeper (checked against the compiled ABIs by the tests).
 KEEPER_SURFACE: dict[str, list[Function | Event]] = {
-    "LiquidationEngine": [LIQUIDATE, LIQUIDATABLE, PREVIEW_LIQUIDATION, ENGINE_VAULT, ENGINE_QUEUE, LIQUIDATION],
+    "LiquidationEngine": [
+        LIQUIDATE,
+        LIQUIDATABLE,
+        PREVIEW_LIQUIDATION,
+        ENGINE_VAULT,
+        ENGINE_QUEUE,
+        ENGINE_ORACLE,
+        LIQUIDATION,
+    ],
     "LendingVault": [
         ACCOUNTS_HEALTH,
         COLLATERAL_OF,
@@ -213,6 +231,7 @@ KEEPER_SURFACE: dict[str, list[Function | Event]] = {
     ],
     "LiquidationQueue": [USABLE_LIQUIDITY, ACTIVATE_BIDS, BID_INFO_OF, NEXT_BID_ID, BID_SUBMITTED, BID_ACTIVATED],
     "MockAggregator": [ANSWER_UPDATED, NEW_ROUND],
+    "PriceOracle": [TOLERANCE, LIQUIDATIONS_PAUSED, BREAKER_STATUS_OF, POKE],
 }
 
 

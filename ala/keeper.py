@@ -200,6 +200,7 @@ class StepReport:
     liquidations_failed: int = 0
     activations_sent: int = 0
     bids_activated: int = 0
+    pokes_sent: int = 0
     bumped: int = 0
     gas_used: int = 0
     # wall-clock times (time.time()) of the first send and the last receipt seen in this step
@@ -212,7 +213,7 @@ class StepReport:
 
     @property
     def did_work(self) -> bool:
-        return bool(self.liquidations_sent or self.activations_sent)
+        return bool(self.liquidations_sent or self.activations_sent or self.pokes_sent)
 
     def merge(self, other: StepReport) -> None:
         for name in (
@@ -228,6 +229,7 @@ class StepReport:
             "liquidations_failed",
             "activations_sent",
             "bids_activated",
+            "pokes_sent",
             "bumped",
             "gas_used",
             "seconds",
@@ -265,7 +267,7 @@ def _is_race(reason: str) -> bool:
 
 @dataclass
 class TxRequest:
-    kind: str  # liquidate | activate | filler
+    kind: str  # liquidate | activate | poke | filler
     to: str
     data: str
     gas: int
@@ -1005,6 +1007,85 @@ class BidActivationStrategy:
             report.bids_activated += len(o.tx.bid_ids or [])
 
 
+class BreakerStrategy:
+    """Poke the oracle (`poke(asset)`) for every collateral whose circuit breaker is on.
+
+    While an asset's breaker is on, liquidations against it pause when its price jumps beyond the tolerance
+    from the last accepted price, and resume only once a poke, at least `confirmation_delay` after the poke
+    that tripped the breaker, still sees the move. So the keeper pokes after every feed update (the accepted
+    price follows moves within tolerance, and a jump starts its confirmation clock at once), whenever an
+    asset reads paused without having tripped yet, and once a trip's delay has passed (the poke that accepts
+    the new price). A mined poke schedules a full scan: liquidations may have resumed.
+    """
+
+    def __init__(self, keeper: Keeper) -> None:
+        self.k = keeper
+        self.oracle: str | None = None
+        self.assets: list[str] | None = None  # collaterals whose breaker is on; None: read them again
+        self.price_seen = False
+
+    def run(self, report: StepReport) -> None:
+        k = self.k
+        assert k.rpc is not None and k.txs is not None
+        if self.oracle is None:
+            self.oracle = abi.ENGINE_ORACLE.decode(k.rpc.eth_call(k.engine, abi.ENGINE_ORACLE.encode(), k.tag))
+        if self.assets is None:
+            assets = k.collateral_assets()
+            answers = k.rpc.batch([call(self.oracle, abi.TOLERANCE.encode(a), k.tag) for a in assets])
+            self.assets = [
+                a
+                for a, t in zip(assets, answers, strict=True)
+                if not isinstance(t, RpcError) and abi.TOLERANCE.decode(t)
+            ]
+        if not self.assets:
+            self.price_seen = False
+            return
+        busy = {tx.req.collateral for tx in k.txs.inflight.values() if tx.kind == "poke" and tx.req is not None}
+        assets = [a for a in self.assets if a not in busy]
+        now = _hex(k.head.get("timestamp"))
+        reads = []
+        for a in assets:
+            reads += [call(self.oracle, abi.BREAKER_STATUS_OF.encode(a), k.tag)]
+            reads += [call(self.oracle, abi.LIQUIDATIONS_PAUSED.encode(a), k.tag)]
+        answers = k.rpc.batch(reads)
+        due = []
+        for i, asset in enumerate(assets):
+            status, paused = answers[2 * i], answers[2 * i + 1]
+            if isinstance(status, RpcError) or isinstance(paused, RpcError):
+                continue  # e.g. no valid price source right now: a poke would revert too
+            s = abi.BREAKER_STATUS_OF.decode(status)
+            jumped = abi.LIQUIDATIONS_PAUSED.decode(paused) and not s.tripped
+            confirmable = s.tripped and s.confirmable_at <= now
+            unanchored = s.last_accepted == 0  # just turned on: the first poke sets the price jumps count from
+            if self.price_seen or jumped or confirmable or unanchored:
+                due.append(asset)
+        self.price_seen = False
+        if not due:
+            return
+        datas = [abi.POKE.encode(a) for a in due]
+        estimates = k.rpc.batch(
+            [("eth_estimateGas", [{"from": k.address, "to": self.oracle, "data": d}, k.tag]) for d in datas]
+        )
+        reqs = []
+        for asset, data, answer in zip(due, datas, estimates, strict=True):
+            if isinstance(answer, RpcError):
+                k.log.info("poke skipped", extra=fields(collateral=asset, reason=answer.reason))
+                continue
+            gas = min(int(_hex(answer) * k.config.gas_margin) + 20_000, k.txs.gas_cap)
+            reqs.append(TxRequest("poke", self.oracle, data, gas, collateral=asset))
+        if not reqs:
+            return
+        results = k.txs.send(reqs)
+        sent = _record_sends(k, "poke", reqs, results)
+        for tx in sent:
+            k.log.info("poke sent", extra=fields(collateral=tx.req.collateral if tx.req else None, tx=tx.hashes[0]))
+        report.pokes_sent += len(sent)
+
+    def on_outcome(self, o: Outcome, report: StepReport) -> None:
+        if o.status == "mined":
+            self.k.liquidations.full_scan_needed()  # a confirmation may have resumed liquidations
+
+
 # ---------------------------------------------------------------- the keeper
 
 
@@ -1032,6 +1113,7 @@ class Keeper:
         self.log = _Adapter(log, {"keeper_id": self.keeper_id})
         self.liquidations = LiquidationStrategy(self)
         self.activations = BidActivationStrategy(self)
+        self.breakers = BreakerStrategy(self)
         # called with every StepReport (live tables, benchmarks); must not raise
         self.on_report: Callable[[StepReport], None] | None = None
         self._checkpoint = config.start_block - 1
@@ -1196,6 +1278,8 @@ class Keeper:
                 self.txs.observe_block(head)
                 self._poll_logs(report.block, report)
                 if self.config.liquidate:
+                    self.breakers.run(report)
+                if self.config.liquidate:
                     self.liquidations.run(report, stop)
                 if self.config.activate and not (stop is not None and stop.is_set()):
                     self.activations.run(report)
@@ -1230,6 +1314,8 @@ class Keeper:
                 self.liquidations.on_outcome(o, report)
             elif tx.kind == "activate":
                 self.activations.on_outcome(o, report)
+            elif tx.kind == "poke":
+                self.breakers.on_outcome(o, report)
             if tx.action_id is not None:
                 detail = {"tx_hash": tx.hashes[-1], "gas_used": o.gas_used or None, "block": o.block or None}
                 updates.append((tx.action_id, o.status, {**detail, "detail": o.reason or None}))
@@ -1300,6 +1386,7 @@ class Keeper:
                 elif source == vault and topic0 in (abi.COLLATERAL_CONFIGURED.topic, abi.RISK_LIMITS_SET.topic):
                     self.liquidations.full_scan_needed()  # thresholds moved
                     self.liquidations.refresh_assets = True
+                    self.breakers.assets = None
                 elif source == queue and topic0 == abi.BID_SUBMITTED.topic:
                     event = abi.BID_SUBMITTED.decode(entry)
                     if event["immediate"]:
@@ -1312,6 +1399,7 @@ class Keeper:
                 elif source in feed_set:
                     report.price_updates += topic0 == abi.ANSWER_UPDATED.topic
                     self.liquidations.full_scan_needed()
+                    self.breakers.price_seen = True
             self.store.apply_logs(to, borrowers, bids, activated, positions)
             self.borrowers.extend(a for a, _ in borrowers)
             self.liquidations.recheck.update(a for a, _ in borrowers)

@@ -9,7 +9,8 @@
         pays the keeper and protocol fees out of the funds raised, repays the
         debt, and has the vault write off what no collateral can cover, reserves
         first. The only contract allowed to seize collateral on the vault and to
-        fill the queue.
+        fill the queue. Liquidations against a collateral whose oracle circuit
+        breaker is tripped wait until the oracle accepts the new price.
 @license MIT
 @custom:contract-name LiquidationEngine
 """
@@ -17,6 +18,7 @@
 from interfaces import ILiquidationEngine
 from interfaces import ILendingVault
 from interfaces import ILiquidationQueue
+from interfaces import IPriceOracle
 
 implements: ILiquidationEngine
 
@@ -43,11 +45,15 @@ MAX_KEEPER_FEE: constant(uint256) = 5 * 10**16
 MAX_PROTOCOL_FEE: constant(uint256) = 10**17
 MAX_DUST_VALUE: constant(uint256) = 10_000 * WAD
 MASK_60: constant(uint256) = 2**60 - 1
+# Collateral assets the vault lists, at most (ILendingVault.collateral_assets).
+MAX_COLLATERALS: constant(uint256) = 8
 
 # The vault whose accounts this engine liquidates.
 vault: public(immutable(address))
 # The bid pools that buy the collateral.
 queue: public(immutable(address))
+# The vault's oracle (immutable there too), read once at deploy: its circuit breaker pauses liquidations.
+oracle: public(immutable(address))
 
 # Every liquidation reads all four parameters, so they share one slot (60 bits each, dust 76 bits):
 # close_ratio (largest share of the debt one liquidation repays, WAD) | keeper_fee (share of the funds
@@ -66,6 +72,7 @@ def __init__(vault_: address, queue_: address):
     ownable_2step.__init__()
     vault = vault_
     queue = queue_
+    oracle = staticcall ILendingVault(vault_).oracle()
     self._params = self._pack(WAD // 2, 5 * 10**15, 5 * 10**15, 10 * WAD)
 
 
@@ -77,6 +84,7 @@ def liquidate(account: address, collateral: address, max_repay: uint256) -> (uin
     """
     assert account != empty(address), "engine: zero account"
     assert max_repay != 0, "engine: zero max repay"
+    assert not staticcall IPriceOracle(oracle).liquidations_paused(collateral), "engine: liquidations paused"
     snap: ILendingVault.LiquidationSnapshot = extcall ILendingVault(vault).prepare_liquidation(account, collateral)
     assert snap.liquidatable, "engine: healthy"
     assert snap.collateral_amount != 0, "engine: no such collateral"
@@ -123,12 +131,27 @@ def liquidate(account: address, collateral: address, max_repay: uint256) -> (uin
 @view
 def liquidatable(accounts: DynArray[address, MAX_BATCH]) -> DynArray[bool, MAX_BATCH]:
     """
-    @notice For each account, whether `liquidate` would pass the threshold check now.
+    @notice For each account, whether `liquidate` would pass the threshold check now against
+            at least one collateral: an account breaching a threshold reads false only while
+            every collateral it holds has its liquidations paused by the oracle's breaker.
+    @dev Without a paused collateral (the common case) this costs one oracle view per listed
+         collateral on top of the health batch; with one, a `collateral_of` per unpaused
+         collateral of each liquidatable account.
     """
     healths: DynArray[ILendingVault.AccountHealth, MAX_BATCH] = staticcall ILendingVault(vault).accounts_health(accounts)
+    assets: DynArray[address, MAX_COLLATERALS] = staticcall ILendingVault(vault).collateral_assets()
+    unpaused: DynArray[address, MAX_COLLATERALS] = []
+    for asset: address in assets:
+        if not staticcall IPriceOracle(oracle).liquidations_paused(asset):
+            unpaused.append(asset)
+    any_paused: bool = len(unpaused) != len(assets)
+
     result: DynArray[bool, MAX_BATCH] = []
-    for health: ILendingVault.AccountHealth in healths:
-        result.append(health.liquidatable)
+    for i: uint256 in range(len(healths), bound=MAX_BATCH):
+        flag: bool = healths[i].liquidatable
+        if flag and any_paused:
+            flag = self._holds_any(accounts[i], unpaused)
+        result.append(flag)
     return result
 
 
@@ -136,11 +159,18 @@ def liquidatable(accounts: DynArray[address, MAX_BATCH]) -> DynArray[bool, MAX_B
 @view
 def preview_liquidation(account: address, collateral: address) -> ILiquidationEngine.LiquidationPreview:
     """
-    @notice Exactly what `liquidate(account, collateral, max_uint)` would do now.
+    @notice Exactly what `liquidate(account, collateral, max_uint)` would do now. While
+            `collateral`'s liquidations are paused, an account breaching a threshold previews
+            as liquidatable with nothing raised, repaid or seized (as with no active bids):
+            `liquidate` reverts until the oracle accepts the new price (`liquidations_paused`).
     """
     snap: ILendingVault.LiquidationSnapshot = staticcall ILendingVault(vault).liquidation_snapshot(account, collateral)
     if not snap.liquidatable or snap.collateral_amount == 0:
         return empty(ILiquidationEngine.LiquidationPreview)
+    if staticcall IPriceOracle(oracle).liquidations_paused(collateral):
+        return ILiquidationEngine.LiquidationPreview(
+            liquidatable=True, repay=0, seized=0, funds=0, first_slot=0, last_slot=0, keeper_fee=0, protocol_fee=0
+        )
     params: uint256 = self._params
     keeper_fee: uint256 = (params >> 60) & MASK_60
     protocol_fee: uint256 = (params >> 120) & MASK_60
@@ -166,6 +196,15 @@ def preview_liquidation(account: address, collateral: address) -> ILiquidationEn
         keeper_fee=fill.keeper_cut,
         protocol_fee=protocol_cut,
     )
+
+
+@external
+@view
+def liquidations_paused(collateral: address) -> bool:
+    """
+    @notice Whether the oracle's circuit breaker pauses liquidations against `collateral` now.
+    """
+    return staticcall IPriceOracle(oracle).liquidations_paused(collateral)
 
 
 @external
@@ -237,6 +276,18 @@ def _target_repay(snap: ILendingVault.LiquidationSnapshot, max_repay: uint256, p
         assert max_repay >= snap.debt, "engine: max repay leaves dust"
         return snap.debt
     return target
+
+
+@internal
+@view
+def _holds_any(account: address, assets: DynArray[address, MAX_COLLATERALS]) -> bool:
+    """
+    @dev Whether `account` holds a non-zero balance of any of `assets`.
+    """
+    for asset: address in assets:
+        if staticcall ILendingVault(vault).collateral_of(account, asset) != 0:
+            return True
+    return False
 
 
 @internal

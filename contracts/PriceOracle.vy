@@ -8,6 +8,12 @@
         their median (two answers: their mean, only while they agree).
         Invalid sources are dropped, so one stale, broken or manipulated
         feed among three cannot move or block the price.
+
+        Per asset, off until the owner configures it, a circuit breaker pauses
+        liquidations (never prices) while a move beyond `tolerance` of the last
+        accepted price has not yet persisted for `confirmation_delay`, and an
+        EWMA of squared returns estimates the asset's volatility for the
+        vault's opening limits. Both advance through the permissionless `poke`.
 @license MIT
 @custom:contract-name PriceOracle
 """
@@ -23,6 +29,8 @@ initializes: ownable
 from snekmate.auth import ownable_2step
 
 initializes: ownable_2step[ownable := ownable]
+
+from snekmate.utils import math
 
 exports: (
     ownable_2step.owner,
@@ -51,6 +59,22 @@ MAX_MAX_SPREAD: constant(uint256) = 2 * 10**17
 ADDRESS_MASK: constant(uint256) = 2**160 - 1
 # (roundId, answer, startedAt, updatedAt, answeredInRound), five ABI words.
 ROUND_DATA_SIZE: constant(uint256) = 160
+# Hard bounds of a configured breaker `tolerance` (0 turns the breaker off), WAD: 0.5% to 50%.
+MIN_TOLERANCE: constant(uint256) = 5 * 10**15
+MAX_TOLERANCE: constant(uint256) = 5 * 10**17
+# Hard bounds of `confirmation_delay` while the breaker is on, seconds.
+MIN_CONFIRMATION_DELAY: constant(uint256) = 60
+MAX_CONFIRMATION_DELAY: constant(uint256) = 86400
+# Hard bounds of the EWMA decay λ, WAD; an unconfigured asset uses RiskMetrics' daily 0.94.
+MIN_LAMBDA: constant(uint256) = 5 * 10**17
+MAX_LAMBDA: constant(uint256) = 999 * 10**15
+DEFAULT_LAMBDA: constant(uint256) = 94 * 10**16
+# Hard upper bound of `k` (ltv_factor = 1 − k·volatility), WAD.
+MAX_K: constant(uint256) = 10 * WAD
+# Hard lower bound of `min_factor`, WAD: the factor never more than halves max_ltv.
+MIN_MIN_FACTOR: constant(uint256) = 5 * 10**17
+# Largest return one observation feeds into the variance, WAD (10,000%): bounds r² so a poke can never overflow.
+MAX_RETURN: constant(uint256) = 100 * WAD
 
 
 # Why a source was dropped; the first feed's fault becomes the revert reason when no source is valid.
@@ -69,12 +93,46 @@ struct Source:
     scale: uint256
 
 
+# The circuit breaker's memory of one asset.
+struct Breaker:
+    # last accepted price, WAD USD; 0 before the first poke with the breaker on
+    accepted: uint256
+    # when `accepted` was accepted, unix seconds
+    accepted_at: uint256
+    # latest price beyond tolerance of `accepted` since the trip, WAD USD; 0 while not tripped
+    candidate: uint256
+    # when the breaker tripped, unix seconds; 0 while not tripped
+    tripped_at: uint256
+
+
+# The volatility estimate's memory of one asset.
+struct Observation:
+    # aggregated price of the last observation, WAD USD; 0 before the first
+    price: uint256
+    # newest feed `updatedAt` behind that price, unix seconds
+    updated_at: uint256
+    # EWMA of squared returns, WAD (a variance of 1e18 is 100%²)
+    variance: uint256
+
+
 # Asset -> its feeds in configuration order, each a `_pack`ed Source (one slot per feed); empty for an unknown asset.
 _sources: HashMap[address, DynArray[uint256, MAX_FEEDS]]
 # Asset -> oldest accepted answer age, seconds.
 _max_age: HashMap[address, uint256]
 # Asset -> largest accepted gap between two answers, WAD fraction of the lower one.
 _max_spread: HashMap[address, uint256]
+# May confirm a tripped breaker's price early, besides the owner.
+guardian: public(address)
+# Asset -> largest accepted move from the last accepted price, WAD fraction of it; 0: breaker off.
+_tolerance: HashMap[address, uint256]
+# Asset -> how long a move beyond tolerance must persist before a poke accepts it, seconds.
+_confirmation_delay: HashMap[address, uint256]
+# Asset -> breaker state.
+_breaker: HashMap[address, Breaker]
+# Asset -> last observation and variance.
+_observation: HashMap[address, Observation]
+# Asset -> EWMA decay and ltv factor parameters, WAD; zero until configured (λ then defaults to 0.94, k to 0).
+_volatility_params: HashMap[address, IPriceOracle.VolatilityParams]
 
 
 @deploy
@@ -169,30 +227,259 @@ def remove_asset(asset: address):
     self._sources[asset] = []
     self._max_age[asset] = 0
     self._max_spread[asset] = 0
+    self._tolerance[asset] = 0
+    self._confirmation_delay[asset] = 0
+    self._breaker[asset] = empty(Breaker)
+    self._observation[asset] = empty(Observation)
+    self._volatility_params[asset] = empty(IPriceOracle.VolatilityParams)
     log IPriceOracle.AssetRemoved(asset=asset)
+
+
+@external
+def poke(asset: address) -> uint256:
+    """
+    @notice Permissionless: read `asset`'s aggregated price, feed it to the volatility
+            estimate (when its newest feed answer is newer than the last one seen) and,
+            while the breaker is on, to the circuit breaker. Returns the aggregated price.
+    @dev The breaker rule, against the last accepted price A and `tolerance` t
+         (a price p is "within" when |p − A| <= t·A, t·A rounded down):
+         - no accepted price yet: p is accepted;
+         - p within: the anchor follows (A <- p) and a trip, if any, is cleared as a blip;
+         - p beyond, not tripped: the breaker trips (candidate p, tripped_at now) and
+           liquidations in `asset` pause;
+         - p beyond, tripped, now >= tripped_at + confirmation_delay: the move has persisted,
+           p (the current price, not the older candidate) is accepted and the breaker resets;
+         - p beyond, tripped, earlier: the candidate follows p, the clock does not restart.
+         "Persisted" means every poke over the delay saw the price beyond tolerance of A (any
+         poke inside tolerance clears the trip), in the spirit of Maker's OSM delay and
+         Liquity's previous-price deviation check. Confirming against A rather than "within
+         tolerance of the candidate" is deliberate: in a crash that keeps falling the price
+         never settles near any candidate, and pausing liquidations for the whole crash is
+         the failure a breaker must not cause. The anchor following in-band moves makes the
+         breaker a jump detector between pokes: a keeper pokes on every feed update.
+    """
+    price: uint256 = 0
+    updated_at: uint256 = 0
+    price, updated_at = self._aggregate(asset)
+    self._observe(asset, price, updated_at)
+    tolerance: uint256 = self._tolerance[asset]
+    if tolerance != 0:
+        self._check_breaker(asset, price, tolerance)
+    return price
+
+
+@external
+def confirm_price(asset: address):
+    """
+    @notice Owner or guardian: accept `asset`'s current aggregated price while its breaker is
+            tripped, before the confirmation delay has run out, and resume liquidations.
+    """
+    assert msg.sender == ownable.owner or msg.sender == self.guardian, "oracle: not owner or guardian"
+    breaker: Breaker = self._breaker[asset]
+    assert self._tolerance[asset] != 0 and breaker.candidate != 0, "oracle: breaker not tripped"
+    price: uint256 = 0
+    updated_at: uint256 = 0
+    price, updated_at = self._aggregate(asset)
+    self._observe(asset, price, updated_at)
+    self._breaker[asset] = Breaker(accepted=price, accepted_at=block.timestamp, candidate=0, tripped_at=0)
+    log IPriceOracle.PriceConfirmed(asset=asset, previous=breaker.accepted, price=price, sender=msg.sender, override=True)
+
+
+@external
+@view
+def breaker_status(asset: address) -> IPriceOracle.BreakerStatus:
+    """
+    @notice The breaker of `asset`; `tripped` is false whenever the breaker is off.
+    """
+    breaker: Breaker = self._breaker[asset]
+    tripped: bool = self._tolerance[asset] != 0 and breaker.candidate != 0
+    return IPriceOracle.BreakerStatus(
+        tripped=tripped,
+        last_accepted=breaker.accepted,
+        accepted_at=breaker.accepted_at,
+        candidate=breaker.candidate,
+        tripped_at=breaker.tripped_at,
+        confirmable_at=breaker.tripped_at + self._confirmation_delay[asset] if tripped else 0,
+    )
+
+
+@external
+@view
+def liquidations_paused(asset: address) -> bool:
+    """
+    @notice Whether liquidations against `asset` are paused: its breaker is on and either
+            tripped, or the current price has moved beyond tolerance of the last accepted price
+            and no poke has seen it yet (so a liquidation in the same block as a feed jump
+            waits too: the pause never depends on someone poking first). Prices are never
+            paused; repaying and adding collateral go on.
+    """
+    tolerance: uint256 = self._tolerance[asset]
+    if tolerance == 0:
+        return False
+    breaker: Breaker = self._breaker[asset]
+    if breaker.candidate != 0:
+        return True
+    if breaker.accepted == 0:
+        # dev: no price accepted yet, nothing to measure a jump against: the first poke accepts
+        return False
+    return not self._within(breaker.accepted, self._price(asset), tolerance)
+
+
+@external
+@view
+def tolerance(asset: address) -> uint256:
+    """
+    @notice Largest move from the last accepted price that does not trip `asset`'s breaker,
+            WAD fraction of that price; 0 when the breaker is off.
+    """
+    return self._tolerance[asset]
+
+
+@external
+@view
+def confirmation_delay(asset: address) -> uint256:
+    """
+    @notice How long a move beyond tolerance must persist before a poke accepts it, seconds.
+    """
+    return self._confirmation_delay[asset]
+
+
+@external
+@view
+def variance(asset: address) -> uint256:
+    """
+    @notice EWMA of `asset`'s squared per-observation returns, WAD (1e18 is 100%²).
+    """
+    return self._observation[asset].variance
+
+
+@external
+@view
+def volatility(asset: address) -> uint256:
+    """
+    @notice Square root of `variance`, WAD: the per-observation volatility of `asset`'s returns.
+    """
+    return self._volatility(self._observation[asset].variance)
+
+
+@external
+@view
+def ltv_factor(asset: address) -> uint256:
+    """
+    @notice 1 − k·volatility, clamped to [min_factor, 1], WAD; 1 while k is 0 (the default).
+    @dev Intended use (not wired yet): the vault's opening limits (borrow, remove_collateral)
+         multiply `max_ltv` of `asset` by this factor, so new borrowing tightens in volatile
+         markets while the liquidation threshold `liq_ltv` stays put. Rounding: volatility
+         rounds up, so the factor errs tight.
+    """
+    params: IPriceOracle.VolatilityParams = self._volatility_params[asset]
+    if params.k == 0:
+        return WAD
+    cut: uint256 = math._ceil_div(params.k * self._volatility(self._observation[asset].variance), WAD)
+    if cut >= WAD - params.min_factor:
+        return params.min_factor
+    return WAD - cut
+
+
+@external
+@view
+def volatility_params(asset: address) -> IPriceOracle.VolatilityParams:
+    """
+    @notice (λ, k, min_factor) of `asset`, WAD; λ reads 0.94 until configured.
+    """
+    params: IPriceOracle.VolatilityParams = self._volatility_params[asset]
+    if params.ewma_lambda == 0:
+        params.ewma_lambda = DEFAULT_LAMBDA
+    return params
+
+
+@external
+def set_guardian(guardian: address):
+    """
+    @notice Owner: the account that may confirm a tripped breaker's price early besides the owner;
+            the zero address leaves only the owner.
+    """
+    ownable._check_owner()
+    self.guardian = guardian
+    log IPriceOracle.GuardianSet(guardian=guardian)
+
+
+@external
+def set_breaker(asset: address, tolerance: uint256, confirmation_delay: uint256):
+    """
+    @notice Owner: turn `asset`'s circuit breaker on, retune it, or off (`tolerance` 0).
+            Turning it on or off forgets its state (the next poke's price is accepted as the
+            first); retuning keeps it (a trip stays tripped). Off resumes liquidations at once.
+    @param tolerance WAD fraction of the last accepted price, 0 or within [0.5%, 50%].
+    @param confirmation_delay Seconds, within [60 s, 1 day] while on; 0 with `tolerance` 0.
+    """
+    ownable._check_owner()
+    assert len(self._sources[asset]) != 0, "oracle: unknown asset"
+    if tolerance == 0:
+        assert confirmation_delay == 0, "oracle: confirmation_delay out of bounds"
+    else:
+        assert tolerance >= MIN_TOLERANCE and tolerance <= MAX_TOLERANCE, "oracle: tolerance out of bounds"
+        assert (
+            confirmation_delay >= MIN_CONFIRMATION_DELAY and confirmation_delay <= MAX_CONFIRMATION_DELAY
+        ), "oracle: confirmation_delay out of bounds"
+    if tolerance == 0 or self._tolerance[asset] == 0:
+        # dev: turned on or off: forget the old state, the next poke's price is accepted as the anchor
+        self._breaker[asset] = empty(Breaker)
+    self._tolerance[asset] = tolerance
+    self._confirmation_delay[asset] = confirmation_delay
+    log IPriceOracle.BreakerSet(asset=asset, tolerance=tolerance, confirmation_delay=confirmation_delay)
+
+
+@external
+def set_volatility_params(asset: address, ewma_lambda: uint256, k: uint256, min_factor: uint256):
+    """
+    @notice Owner: the EWMA decay and the ltv factor of `asset`. The estimate so far is kept.
+    @param ewma_lambda λ, WAD within [0.5, 0.999].
+    @param k WAD within [0, 10]; 0 keeps the factor at 1.
+    @param min_factor floor of the factor, WAD within [0.5, 1].
+    """
+    ownable._check_owner()
+    assert len(self._sources[asset]) != 0, "oracle: unknown asset"
+    assert ewma_lambda >= MIN_LAMBDA and ewma_lambda <= MAX_LAMBDA, "oracle: lambda out of bounds"
+    assert k <= MAX_K, "oracle: k out of bounds"
+    assert min_factor >= MIN_MIN_FACTOR and min_factor <= WAD, "oracle: min_factor out of bounds"
+    self._volatility_params[asset] = IPriceOracle.VolatilityParams(ewma_lambda=ewma_lambda, k=k, min_factor=min_factor)
+    log IPriceOracle.VolatilityParamsSet(asset=asset, ewma_lambda=ewma_lambda, k=k, min_factor=min_factor)
 
 
 @internal
 @view
 def _price(asset: address) -> uint256:
+    price: uint256 = 0
+    updated_at: uint256 = 0
+    price, updated_at = self._aggregate(asset)
+    return price
+
+
+@internal
+@view
+def _aggregate(asset: address) -> (uint256, uint256):
     """
-    @dev Reads every feed once and combines the valid answers. Hot path with one feed:
+    @dev Reads every feed once and combines the valid answers; also returns the newest
+         `updatedAt` among them (the poke's notion of "a newer price"). Hot path with one feed:
          three slots (array length, packed source, `max_age`) plus the feed call; `max_spread`
          is read only when two or more answers are valid.
-         The future circuit breaker and volatility estimate wrap this function.
     """
     sources: DynArray[uint256, MAX_FEEDS] = self._sources[asset]
     assert len(sources) != 0, "oracle: unknown asset"
     max_age: uint256 = self._max_age[asset]
 
     prices: DynArray[uint256, MAX_FEEDS] = []
+    newest: uint256 = 0
     first_fault: Fault = empty(Fault)
     for word: uint256 in sources:
         answer: uint256 = 0
+        updated_at: uint256 = 0
         fault: Fault = empty(Fault)
-        answer, fault = self._read(self._unpack(word), max_age)
+        answer, updated_at, fault = self._read(self._unpack(word), max_age)
         if fault == empty(Fault):
             prices.append(answer)
+            newest = max(newest, updated_at)
         elif first_fault == empty(Fault):
             first_fault = fault
 
@@ -200,7 +487,7 @@ def _price(asset: address) -> uint256:
     if valid == 0:
         raise self._reason(first_fault)
     if valid == 1:
-        return prices[0]
+        return prices[0], newest
 
     max_spread: uint256 = self._max_spread[asset]
     if valid == 2:
@@ -208,7 +495,7 @@ def _price(asset: address) -> uint256:
         high: uint256 = max(prices[0], prices[1])
         assert self._agree(low, high, max_spread), "oracle: sources disagree"
         # mean rounds down; written as low + half the gap so it cannot overflow
-        return low + (high - low) // 2
+        return low + (high - low) // 2, newest
 
     # three valid answers: the median stands while it agrees with at least one other source
     low: uint256 = min(prices[0], prices[1])
@@ -221,14 +508,14 @@ def _price(asset: address) -> uint256:
         median = high
         high = prices[2]
     assert self._agree(low, median, max_spread) or self._agree(median, high, max_spread), "oracle: sources disagree"
-    return median
+    return median, newest
 
 
 @internal
 @view
-def _read(source: Source, max_age: uint256) -> (uint256, Fault):
+def _read(source: Source, max_age: uint256) -> (uint256, uint256, Fault):
     """
-    @dev The answer of one feed in WAD, or why it is not valid. A feed whose call reverts
+    @dev The answer of one feed in WAD and its `updatedAt`, or why it is not valid. A feed whose call reverts
          or returns malformed data is dropped like a stale one, so a deprecated or broken
          feed cannot block its siblings.
     """
@@ -242,7 +529,7 @@ def _read(source: Source, max_age: uint256) -> (uint256, Fault):
         revert_on_failure=False,
     )
     if not success or len(response) != ROUND_DATA_SIZE:
-        return 0, Fault.CALL_FAILED
+        return 0, 0, Fault.CALL_FAILED
 
     # dev: uint80 ids decoded as uint256, so out-of-range words cannot make the decoder revert
     round_id: uint256 = 0
@@ -255,13 +542,100 @@ def _read(source: Source, max_age: uint256) -> (uint256, Fault):
     )
 
     if updated_at == 0 or answered_in_round < round_id:
-        return 0, Fault.INCOMPLETE_ROUND
+        return 0, 0, Fault.INCOMPLETE_ROUND
     if answer <= 0:
-        return 0, Fault.NON_POSITIVE
+        return 0, 0, Fault.NON_POSITIVE
     # dev: a timestamp from the future is as untrustworthy as an old one
     if updated_at > block.timestamp or block.timestamp - updated_at > max_age:
-        return 0, Fault.STALE
-    return convert(answer, uint256) * source.scale, empty(Fault)
+        return 0, 0, Fault.STALE
+    return convert(answer, uint256) * source.scale, updated_at, empty(Fault)
+
+
+@internal
+def _check_breaker(asset: address, price: uint256, tolerance: uint256):
+    """
+    @dev One step of the breaker rule documented on `poke`.
+    """
+    breaker: Breaker = self._breaker[asset]
+    if breaker.accepted == 0:
+        self._breaker[asset] = Breaker(accepted=price, accepted_at=block.timestamp, candidate=0, tripped_at=0)
+        return
+
+    if self._within(breaker.accepted, price, tolerance):
+        if breaker.candidate != 0:
+            log IPriceOracle.BreakerCleared(asset=asset, accepted=breaker.accepted, price=price)
+            breaker.candidate = 0
+            breaker.tripped_at = 0
+        elif price == breaker.accepted:
+            # dev: the common no-change poke writes nothing
+            return
+        if price != breaker.accepted:
+            breaker.accepted = price
+            breaker.accepted_at = block.timestamp
+        self._breaker[asset] = breaker
+        return
+
+    if breaker.candidate == 0:
+        confirmable_at: uint256 = block.timestamp + self._confirmation_delay[asset]
+        self._breaker[asset].candidate = price
+        self._breaker[asset].tripped_at = block.timestamp
+        log IPriceOracle.BreakerTripped(
+            asset=asset, accepted=breaker.accepted, candidate=price, confirmable_at=confirmable_at
+        )
+    elif block.timestamp >= breaker.tripped_at + self._confirmation_delay[asset]:
+        self._breaker[asset] = Breaker(accepted=price, accepted_at=block.timestamp, candidate=0, tripped_at=0)
+        log IPriceOracle.PriceConfirmed(
+            asset=asset, previous=breaker.accepted, price=price, sender=msg.sender, override=False
+        )
+    elif price != breaker.candidate:
+        self._breaker[asset].candidate = price
+
+
+@internal
+def _observe(asset: address, price: uint256, updated_at: uint256):
+    """
+    @dev Feeds one observation to the variance when its newest feed answer is newer than the last:
+         r = |p − p_prev| / p_prev, var <- λ·var + (1 − λ)·r², all in WAD.
+    """
+    observation: Observation = self._observation[asset]
+    if updated_at <= observation.updated_at:
+        return
+    variance: uint256 = observation.variance
+    if observation.price != 0:
+        ewma_lambda: uint256 = self._volatility_params[asset].ewma_lambda
+        if ewma_lambda == 0:
+            ewma_lambda = DEFAULT_LAMBDA
+        variance = self._next_variance(variance, observation.price, price, ewma_lambda)
+    self._observation[asset] = Observation(price=price, updated_at=updated_at, variance=variance)
+
+
+@internal
+@pure
+def _next_variance(variance: uint256, previous: uint256, price: uint256, ewma_lambda: uint256) -> uint256:
+    """
+    @dev Every step rounds up (the estimate errs high, so the ltv factor errs tight): r is
+         ceil(|Δp|·WAD / p_prev) capped at MAX_RETURN, r² is ceil(r·r / WAD), and the
+         new variance is ceil((λ·var + (WAD − λ)·r²) / WAD). The sign of the return drops
+         out in the square, so only |Δp| is needed.
+    """
+    move: uint256 = max(price, previous) - min(price, previous)
+    ret: uint256 = min(math._mul_div(move, WAD, previous, True), MAX_RETURN)
+    # dev: r <= 100 WAD, so r·r <= 1e40 and the products below stay far from overflow
+    squared: uint256 = math._ceil_div(ret * ret, WAD)
+    return math._ceil_div(ewma_lambda * variance + (WAD - ewma_lambda) * squared, WAD)
+
+
+@internal
+@pure
+def _volatility(variance: uint256) -> uint256:
+    """
+    @dev sqrt(variance) in WAD: ceil(isqrt(variance·WAD)), rounded up like the variance.
+    """
+    scaled: uint256 = variance * WAD
+    root: uint256 = isqrt(scaled)
+    if root * root < scaled:
+        root += 1
+    return root
 
 
 @internal
@@ -290,6 +664,16 @@ def _agree(low: uint256, high: uint256, max_spread: uint256) -> bool:
     """
     # tolerance rounds down: a borderline pair is rejected, never accepted
     return high - low <= max_spread * low // WAD
+
+
+@internal
+@pure
+def _within(accepted: uint256, price: uint256, tolerance: uint256) -> bool:
+    """
+    @dev Whether `price` is within `tolerance` (WAD) of `accepted`, measured on `accepted`.
+    """
+    # tolerance rounds down: a borderline move trips the breaker rather than slipping through
+    return max(price, accepted) - min(price, accepted) <= tolerance * accepted // WAD
 
 
 @internal

@@ -96,6 +96,40 @@ def test_keeper__no_bids__skips_and_liquidates_once_bids_arrive(market, make_kee
     assert market.liquidatable() == []
 
 
+def test_keeper__breaker_on__waits_out_a_price_jump_then_liquidates_once_it_is_confirmed(
+    market, make_keeper, chain, owner
+):
+    system, actions = market.system, market.actions
+    oracle, vault, weth = system.oracle, system.vault, system.tokens["WETH"]
+    oracle.set_breaker(weth, 10**17, 600, sender=owner)  # pause on a move of more than 10%, confirm after 10 min
+    keeper = make_keeper()
+    keeper.step()  # pokes WETH once: the accepted price that jumps are measured from
+    assert oracle.breaker_status(weth).last_accepted == oracle.price(weth)
+
+    crash(actions, symbols=("WETH",))  # -28%
+    weth_holders = [a for a in market.borrowers if vault.collateral_of(a, weth)]
+    assert oracle.liquidations_paused(weth)  # before anyone pokes
+    start = chain.blocks.head.number
+    keeper.run_once()
+    assert oracle.breaker_status(weth).tripped  # the keeper's poke started the confirmation clock
+    seized = [log for log in system.engine.Liquidation.range(start, chain.blocks.head.number + 1)]
+    assert [log.collateral for log in seized if log.collateral == weth.address] == []
+    assert any(vault.account_health(a).liquidatable for a in weth_holders)
+
+    chain.pending_timestamp += 601
+    chain.mine()
+    report = keeper.run_once()
+    for _ in range(3):  # a close-ratio liquidation can leave an account liquidatable: the keeper goes round again
+        if not market.liquidatable():
+            break
+        report = keeper.run_once()
+    assert not oracle.liquidations_paused(weth) and not oracle.breaker_status(weth).tripped
+    assert report.complete and not report.errors
+    assert [a for a in market.borrowers if vault.account_health(a).liquidatable] == []
+    mined = keeper.store.actions(kind="poke", status="mined")
+    assert len(mined) >= 3  # the anchor, the trip and the confirmation
+
+
 # ---------------------------------------------------------------- restarts
 
 
