@@ -52,6 +52,18 @@ def cli(network_choice: str, bidders: int, skip_keeper: bool, keeper_borrowers: 
             f"{derived['many_bidders_vs_one_percent']:+.3f}%"
         )
 
+    with networks.parse_network_choice(network_choice):
+        from bench.auction_gas import auction_gas_rows, measure_auction_gas
+
+        auction = measure_auction_gas(project, accounts.test_accounts, chain)
+    results["auction_gas"] = auction
+    table = Table(title="Dutch-auction fallback, gas (standalone auction house; not yet wired to the engine)")
+    for column in ("operation", "gas", "scenario"):
+        table.add_column(column)
+    for row in auction_gas_rows(auction):
+        table.add_row(*row)
+    console.print(table)
+
     if not skip_keeper:
         try:
             from bench.keeper_bench import run_keeper_bench

@@ -1,0 +1,96 @@
+"""Gas of the DutchAuction's kick, take and redo, measured from receipts on a local Anvil.
+
+Standalone: the auction house is deployed with an account playing the engine (engine integration is not built
+yet), a 6-decimal base asset and 18-decimal WETH, priced by the project's PriceOracle over mock feeds. Each figure
+is one transaction in the scenario described by its key; the chain is restored between scenarios. Wallets that
+receive tokens already hold some (a fresh balance slot would add 17,100 gas to any transfer), except where a key
+says otherwise.
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+MAX_UINT = 2**256 - 1
+WAD = 10**18
+USDA = 10**6
+STEP = 90
+TAIL = 8_400
+
+SCENARIOS = {
+    "kick": "engine starts an auction (lot delivered first; first auction of the collateral)",
+    "take_partial": "buys 1 of 10 WETH; the auction keeps running",
+    "take_whole_tab": "raises the whole tab; 6 of 10 WETH return to the borrower (holding none before)",
+    "take_whole_lot": "buys all 10 WETH, which cannot cover the tab; finished with a shortfall",
+    "take_callback": "flash take of 1 WETH through MockTakeCallee (sells to a market, approves, is pulled)",
+    "redo_incentive": "after tail: fresh top from two oracle prices, pays tip + chip from the incentive balance",
+    "redo_no_incentive": "below cusp: fresh top, no incentive configured",
+}
+
+
+def measure_auction_gas(project: Any, accounts: Any, chain: Any) -> dict[str, int]:
+    """Gas used by each scenario of `SCENARIOS`, keyed like it."""
+    owner, borrower, taker, keeper, engine, market = (accounts[i] for i in (0, 2, 3, 4, 6, 7))
+    base = project.MockERC20.deploy("USDA", "USDA", 6, sender=owner)
+    weth = project.MockERC20.deploy("WETH", "WETH", 18, sender=owner)
+    oracle = project.PriceOracle.deploy(sender=owner)
+    for token, usd in ((base, 1), (weth, 2_000)):
+        feed = project.MockAggregator.deploy(8, "X / USD", usd * 10**8, sender=owner)
+        oracle.set_feeds(token, [feed], 86_400, 0, sender=owner)
+    # the vault only matters to the callback guard: any address stands in for it
+    house = project.DutchAuction.deploy(base, oracle, engine, owner, engine, sender=owner)
+    callee = project.MockTakeCallee.deploy(house, base, market, sender=owner)
+
+    for who in (taker, market, engine, keeper):
+        base.mint(who, 10**15, sender=owner)
+        weth.mint(who, 1, sender=owner)
+    base.approve(house, MAX_UINT, sender=taker)
+    base.approve(callee, MAX_UINT, sender=market)
+    base.mint(callee, 1, sender=owner)
+    weth.mint(callee, 1, sender=owner)
+
+    def kick(lot: int, tab: int, top: int) -> tuple[int, Any]:
+        weth.mint(house, lot, sender=owner)
+        tx = house.kick(borrower, weth, lot, tab, top, sender=engine)
+        return house.AuctionKicked.from_receipt(tx)[0].auction_id, tx
+
+    results: dict[str, int] = {}
+
+    def scenario(name: str, run: Any) -> None:
+        snapshot = chain.snapshot()
+        try:
+            results[name] = int(run().gas_used)
+        finally:
+            chain.restore(snapshot)
+
+    scenario("kick", lambda: kick(10 * WAD, 15_000 * USDA, 1_800 * WAD)[1])
+
+    def take(amount: int, tab: int, through_callee: bool = False) -> Any:
+        auction_id, tx = kick(10 * WAD, tab, 1_800 * WAD)
+        chain.pending_timestamp = tx.timestamp + 3 * STEP
+        if through_callee:
+            return callee.buy(auction_id, amount, MAX_UINT, weth, 0, sender=keeper)
+        return house.take(auction_id, amount, MAX_UINT, taker, b"", sender=taker)
+
+    scenario("take_partial", lambda: take(WAD, 15_000 * USDA))
+    scenario("take_whole_tab", lambda: take(MAX_UINT, 7_000 * USDA))
+    scenario("take_whole_lot", lambda: take(MAX_UINT, 30_000 * USDA))
+    scenario("take_callback", lambda: take(WAD, 15_000 * USDA, through_callee=True))
+
+    def redo(incentive: bool) -> Any:
+        if incentive:
+            house.set_incentive(100 * USDA, 10**15, sender=owner)
+            base.approve(house, MAX_UINT, sender=keeper)
+            house.fund_incentives(10_000 * USDA, sender=keeper)
+        auction_id, tx = kick(10 * WAD, 15_000 * USDA, 1_800 * WAD)
+        chain.pending_timestamp = tx.timestamp + (TAIL + 1 if incentive else 92 * STEP)
+        return house.redo(auction_id, keeper, sender=keeper)
+
+    scenario("redo_incentive", lambda: redo(True))
+    scenario("redo_no_incentive", lambda: redo(False))
+    return results
+
+
+def auction_gas_rows(results: dict[str, int]) -> list[tuple[str, str, str]]:
+    """(operation, gas, scenario) rows for a rich table."""
+    return [(name, f"{results[name]:,}", SCENARIOS[name]) for name in SCENARIOS if name in results]
