@@ -423,7 +423,7 @@ def liquidation_snapshot(account: address, collateral_asset: address) -> ILendin
 def account_health(account: address) -> ILendingVault.AccountHealth:
     index: uint256 = self._accrued()[0]
     prices: DynArray[uint256, MAX_ASSETS] = self._prices(False)
-    return self._health_of(self._totals(account, prices, 0, index))
+    return self._health_of(self._totals(account, prices, 0, index, False))
 
 
 @external
@@ -437,7 +437,7 @@ def accounts_health(accounts: DynArray[address, MAX_BATCH]) -> DynArray[ILending
     base_price: uint256 = staticcall IPriceOracle(oracle).price(asset)
     result: DynArray[ILendingVault.AccountHealth, MAX_BATCH] = []
     for account: address in accounts:
-        result.append(self._health_of(self._totals(account, prices, base_price, index)))
+        result.append(self._health_of(self._totals(account, prices, base_price, index, False)))
     return result
 
 
@@ -875,10 +875,12 @@ def _prices(all_assets: bool) -> DynArray[uint256, MAX_ASSETS]:
 @internal
 @view
 def _totals(
-    account: address, prices: DynArray[uint256, MAX_ASSETS], base_price: uint256, index: uint256
+    account: address, prices: DynArray[uint256, MAX_ASSETS], base_price: uint256, index: uint256, opening: bool
 ) -> risk.Totals:
     """
     @notice The sums behind every metric. A zero entry in `prices` (or a zero `base_price`) is read from the oracle.
+            With `opening` (borrow and collateral removal only), each asset's `max_ltv` is scaled by the
+            oracle's volatility factor: opening limits tighten in volatile markets, liquidation thresholds never.
     """
     t: risk.Totals = empty(risk.Totals)
     i: uint256 = 0
@@ -893,7 +895,11 @@ def _totals(
             t.collateral_value += value
             # dev: capacities round down and risk rounds up (neither ever favours the account)
             t.liquidation_capacity += value * config.liq_ltv // WAD
-            t.borrow_capacity += value * config.max_ltv // WAD
+            max_ltv: uint256 = config.max_ltv
+            if opening:
+                # dev: rounds down (favours the protocol); the factor is exactly WAD while the asset's k is 0
+                max_ltv = max_ltv * staticcall IPriceOracle(oracle).ltv_factor(collateral_asset) // WAD
+            t.borrow_capacity += value * max_ltv // WAD
             t.weighted_risk += (value * config.risk_factor + WAD - 1) // WAD
         i += 1
     scaled: uint256 = self._scaled_debt[account]
@@ -924,7 +930,7 @@ def _health_of(t: risk.Totals) -> ILendingVault.AccountHealth:
 def _check_opening_limits(account: address, index: uint256):
     if self._scaled_debt[account] == 0:
         return
-    t: risk.Totals = self._totals(account, self._prices(False), 0, index)
+    t: risk.Totals = self._totals(account, self._prices(False), 0, index, True)
     opening: uint256 = self._open_limits
     assert t.debt_value <= t.borrow_capacity, "vault: exceeds max ltv"
     assert risk._risk_ratio(t, self._liq_limits & MASK_85) <= opening & MASK_128, "vault: exceeds max risk ratio"
@@ -939,7 +945,7 @@ def _snapshot(account: address, collateral_asset: address, index: uint256) -> IL
     base_price: uint256 = staticcall IPriceOracle(oracle).price(asset)
     prices: DynArray[uint256, MAX_ASSETS] = self._prices(False)
     prices[(self._config[collateral_asset] >> 200) - 1] = collateral_price
-    t: risk.Totals = self._totals(account, prices, base_price, index)
+    t: risk.Totals = self._totals(account, prices, base_price, index, False)
     return ILendingVault.LiquidationSnapshot(
         liquidatable=self._is_liquidatable(t, self._liq_limits),
         debt=self._debt(self._scaled_debt[account], index),

@@ -367,9 +367,9 @@ def volatility(asset: address) -> uint256:
 def ltv_factor(asset: address) -> uint256:
     """
     @notice 1 − k·volatility, clamped to [min_factor, 1], WAD; 1 while k is 0 (the default).
-    @dev Intended use (not wired yet): the vault's opening limits (borrow, remove_collateral)
-         multiply `max_ltv` of `asset` by this factor, so new borrowing tightens in volatile
-         markets while the liquidation threshold `liq_ltv` stays put. Rounding: volatility
+    @dev The vault's opening limits (borrow, remove_collateral) multiply `max_ltv` of `asset`
+         by this factor, so new borrowing tightens in volatile markets while the liquidation
+         threshold `liq_ltv` stays put. Rounding: volatility
          rounds up, so the factor errs tight.
     """
     params: IPriceOracle.VolatilityParams = self._volatility_params[asset]
