@@ -16,7 +16,7 @@ Every operation raises `Revert(reason)` before changing anything when the contra
 from __future__ import annotations
 
 import copy
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from fractions import Fraction
 
 WAD = 10**18
@@ -98,6 +98,8 @@ class Bid:
     claimed: int = 0
     fills: int = 0  # fills this bid took part in with a non-zero deposit
     deleted: bool = False
+    # what the bid had bought when it was deleted: its sub-unit rest keeps buying in the pool for nobody
+    gained_at_deletion: Fraction = Fraction(0)
 
 
 @dataclass
@@ -175,6 +177,9 @@ class SystemModel:
     paused: bool = False
     # the queue
     bids: dict[int, Bid] = field(default_factory=dict)
+    # sub-unit rests of exact shares that retractions left in the pools (the contract re-snapshots a bid at the
+    # floor of its share): owned by nobody, they take part in fills like any base in the slot
+    orphans: list[Bid] = field(default_factory=list)
     next_bid_id: int = 1
     delivered: dict[str, int] = field(default_factory=dict)  # collateral delivered to the queue by fills
     max_slot_total: int = 1
@@ -440,7 +445,7 @@ class SystemModel:
         their sub-unit remainder in the pool, exactly as the contract's slot total does."""
         return [
             b
-            for b in self.bids.values()
+            for b in [*self.bids.values(), *self.orphans]
             if b.symbol == symbol and b.slot == slot and not b.pending and b.activation_block < block
         ]
 
@@ -450,7 +455,8 @@ class SystemModel:
         return int(total)
 
     def total_activated(self, symbol: str) -> Fraction:
-        return sum((b.deposit for b in self.bids.values() if b.symbol == symbol and not b.pending), Fraction(0))
+        every = [*self.bids.values(), *self.orphans]
+        return sum((b.deposit for b in every if b.symbol == symbol and not b.pending), Fraction(0))
 
     def submit_bid(self, sender: str, symbol: str, slot: int, amount: int) -> Bid:
         spec = self.collaterals[symbol]
@@ -497,11 +503,18 @@ class SystemModel:
             raise Revert("queue: zero amount")
         if taken > available:
             raise Revert("queue: amount exceeds bid")
+        if not bid.pending and bid.deposit != left_now:
+            # the contract re-snapshots the bid at `left_now`, the floor of its exact share: the rest stays in the
+            # slot, owned by nobody (so are the gains it makes from now on)
+            rest = replace(bid, deposit=bid.deposit - left_now, gained=Fraction(0), claimed=0, deleted=True)
+            self.orphans.append(rest)
+            bid.deposit = Fraction(left_now)
         bid.deposit -= taken
         self.move(self.base_symbol, self.queue, sender, taken)
         left = available - taken
         if left == 0 and (bid.pending or claimable_now == 0):
             bid.deleted = True
+            bid.gained_at_deletion = bid.gained
         return taken
 
     def claim(self, sender: str, bid_id: int, left_now: int, claimable_now: int) -> int:
@@ -515,6 +528,7 @@ class SystemModel:
         bid.claimed += claimable_now
         if left_now == 0:
             bid.deleted = True
+            bid.gained_at_deletion = bid.gained
         return claimable_now
 
     # ------------------------------------------------------------ one liquidation (engine + queue walk + settle)

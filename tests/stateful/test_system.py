@@ -18,6 +18,7 @@ steps per minute, and a progress line every 5,000 steps.
 
 from __future__ import annotations
 
+import math
 import os
 import time
 from fractions import Fraction
@@ -417,7 +418,13 @@ class SystemMachine(RuleBasedStateMachine):
         for symbol in m.collaterals:
             owed = sum(s.bids[i][4] for i in live if m.bids[i].symbol == symbol)
             fills = sum(b.fills for b in m.bids.values() if b.symbol == symbol)
-            bound = fills + 1 + fills * m.max_slot_total // P_FLOOR
+            # plus what base owned by nobody bought: rests of retracted bids and sub-unit deposits of deleted ones
+            unowned = sum((b.gained for b in m.orphans if b.symbol == symbol), Fraction(0))
+            unowned += sum(
+                (b.gained - b.gained_at_deletion for b in m.bids.values() if b.symbol == symbol and b.deleted),
+                Fraction(0),
+            )
+            bound = fills + 1 + fills * m.max_slot_total // P_FLOOR + math.ceil(unowned)
             excess = s.balances[symbol][m.queue] - owed
             assert 0 <= excess <= bound, f"invariant 1: queue {symbol} excess {excess} outside [0, {bound}]"
         for symbol in s.balances:
@@ -565,7 +572,8 @@ class SystemMachine(RuleBasedStateMachine):
         for bid_id in [i for i, b in m.bids.items() if b.deleted]:
             bid = m.bids[bid_id]
             assert bid.deposit <= bid.fills, f"invariant 5: deleted bid {bid_id} left more than dust"
-            assert bid.gained - bid.claimed <= bid.fills + Fraction((bid.fills + 1) * m.max_slot_total, P_FLOOR)
+            slack = Fraction((bid.fills + 1) * m.max_slot_total, P_FLOOR)
+            assert bid.gained_at_deletion - bid.claimed <= bid.fills + slack
         for symbol, spec in m.collaterals.items():
             for slot in range(spec.max_slot + 1):
                 active, pending, premium = s.slots[(symbol, slot)]
