@@ -369,15 +369,16 @@ def ltv_factor(asset: address) -> uint256:
     @notice 1 − k·volatility, clamped to [min_factor, 1], WAD; 1 while k is 0 (the default).
     @dev The vault's opening limits (borrow, remove_collateral) multiply `max_ltv` of `asset`
          by this factor, so new borrowing tightens in volatile markets while the liquidation
-         threshold `liq_ltv` stays put. Rounding: volatility
-         rounds up, so the factor errs tight.
+         threshold `liq_ltv` stays put. Rounding: volatility rounds up, so the factor errs tight.
+         Reads `k` alone first: with the default k = 0 this costs the vault one storage read.
     """
-    params: IPriceOracle.VolatilityParams = self._volatility_params[asset]
-    if params.k == 0:
+    k: uint256 = self._volatility_params[asset].k
+    if k == 0:
         return WAD
-    cut: uint256 = math._ceil_div(params.k * self._volatility(self._observation[asset].variance), WAD)
-    if cut >= WAD - params.min_factor:
-        return params.min_factor
+    cut: uint256 = math._ceil_div(k * self._volatility(self._observation[asset].variance), WAD)
+    min_factor: uint256 = self._volatility_params[asset].min_factor
+    if cut >= WAD - min_factor:
+        return min_factor
     return WAD - cut
 
 
