@@ -15,7 +15,10 @@ def borrowers_of(system: System, start_block: int) -> list[str]:
     """Every account that ever posted collateral or borrowed, in order of first appearance."""
     seen: dict[str, None] = {}
     for event in (system.vault.CollateralAdded, system.vault.Borrowed):
-        for log in event.range(start_block, None):
+        # both bounds given: with `stop=None` ape reads the first argument as the stop, and starts at the block
+        # it has cached as the contract's creation (stale once a snapshot revert redeploys the same address)
+        head = event.chain_manager.blocks.height
+        for log in event.range(start_block, head + 1):
             seen.setdefault(log.account, None)
     return list(seen)
 
