@@ -599,6 +599,15 @@ class TxManager:
 # ---------------------------------------------------------------- strategies
 
 
+def _estimate_gas(k: Keeper, to: str, datas: list[str]) -> list[int | RpcError]:
+    """The gas limit of each call to `to` in one batch (estimate x margin + 20,000, capped), or the error of a call
+    that would revert."""
+    assert k.rpc is not None and k.txs is not None
+    answers = k.rpc.batch([("eth_estimateGas", [{"from": k.address, "to": to, "data": d}, k.tag]) for d in datas])
+    cap = k.txs.gas_cap
+    return [a if isinstance(a, RpcError) else min(int(_hex(a) * k.config.gas_margin) + 20_000, cap) for a in answers]
+
+
 def _record_sends(k: Keeper, kind: str, reqs: list[TxRequest], results: list[InFlight | str]) -> list[InFlight]:
     """Write one action row per send attempt; tie each accepted transaction to its row."""
     assert k.store is not None
@@ -978,16 +987,12 @@ class BidActivationStrategy:
             return
         batches = [list(b) for b in _chunks(ready, min(100, k.config.activation_batch))]
         datas = [abi.ACTIVATE_BIDS.encode(b) for b in batches]
-        estimates = k.rpc.batch(
-            [("eth_estimateGas", [{"from": k.address, "to": k.queue, "data": d}, k.tag]) for d in datas]
-        )
         reqs = []
-        for ids, data, answer in zip(batches, datas, estimates, strict=True):
-            if isinstance(answer, RpcError):
+        for ids, data, gas in zip(batches, datas, _estimate_gas(k, k.queue, datas), strict=True):
+            if isinstance(gas, RpcError):
                 # a race (someone activated one of them): the next step re-reads bid_info and drops it
-                k.log.info("activation skipped", extra=fields(bids=ids, reason=answer.reason))
+                k.log.info("activation skipped", extra=fields(bids=ids, reason=gas.reason))
                 continue
-            gas = min(int(_hex(answer) * k.config.gas_margin) + 20_000, k.txs.gas_cap)
             reqs.append(TxRequest("activate", k.queue, data, gas, bid_ids=ids))
         if not reqs:
             return
@@ -1063,15 +1068,11 @@ class BreakerStrategy:
         if not due:
             return
         datas = [abi.POKE.encode(a) for a in due]
-        estimates = k.rpc.batch(
-            [("eth_estimateGas", [{"from": k.address, "to": self.oracle, "data": d}, k.tag]) for d in datas]
-        )
         reqs = []
-        for asset, data, answer in zip(due, datas, estimates, strict=True):
-            if isinstance(answer, RpcError):
-                k.log.info("poke skipped", extra=fields(collateral=asset, reason=answer.reason))
+        for asset, data, gas in zip(due, datas, _estimate_gas(k, self.oracle, datas), strict=True):
+            if isinstance(gas, RpcError):
+                k.log.info("poke skipped", extra=fields(collateral=asset, reason=gas.reason))
                 continue
-            gas = min(int(_hex(answer) * k.config.gas_margin) + 20_000, k.txs.gas_cap)
             reqs.append(TxRequest("poke", self.oracle, data, gas, collateral=asset))
         if not reqs:
             return
