@@ -113,6 +113,18 @@ class Model:
         return out
 
 
+# the moves that touch active bids, shared by both tests
+fill_retract_claim = st.one_of(
+    st.tuples(
+        st.just("fill"),
+        st.fractions(0, Fraction(6, 5), max_denominator=10**6),  # of the usable liquidity
+        st.one_of(st.none(), st.fractions(0, 1, max_denominator=1000)),  # collateral cap, of what it buys
+        st.integers(500, 5_000),  # collateral price in dollars
+    ),
+    st.tuples(st.just("retract"), st.integers(0, 50), st.one_of(st.none(), st.fractions(0, 1, max_denominator=97))),
+    st.tuples(st.just("claim"), st.integers(0, 50)),
+)
+
 actions = st.lists(
     st.one_of(
         st.tuples(
@@ -123,14 +135,7 @@ actions = st.lists(
         ),
         st.tuples(st.just("wait"), st.integers(1, 2 * WAIT)),
         st.tuples(st.just("activate"), st.integers(0, 50)),
-        st.tuples(
-            st.just("fill"),
-            st.fractions(0, Fraction(6, 5), max_denominator=10**6),  # of the usable liquidity
-            st.one_of(st.none(), st.fractions(0, 1, max_denominator=1000)),  # collateral cap, of what it buys
-            st.integers(500, 5_000),  # collateral price in dollars
-        ),
-        st.tuples(st.just("retract"), st.integers(0, 50), st.one_of(st.none(), st.fractions(0, 1, max_denominator=97))),
-        st.tuples(st.just("claim"), st.integers(0, 50)),
+        fill_retract_claim,
     ),
     min_size=4,
     max_size=24,
@@ -187,20 +192,7 @@ def test_queue__random_operations__match_the_exact_model(
     )
 
 
-shared_slot_steps = st.lists(
-    st.one_of(
-        st.tuples(
-            st.just("fill"),
-            st.fractions(0, Fraction(6, 5), max_denominator=10**6),
-            st.one_of(st.none(), st.fractions(0, 1, max_denominator=1000)),
-            st.integers(500, 5_000),
-        ),
-        st.tuples(st.just("retract"), st.integers(0, 50), st.one_of(st.none(), st.fractions(0, 1, max_denominator=97))),
-        st.tuples(st.just("claim"), st.integers(0, 50)),
-    ),
-    min_size=3,
-    max_size=12,
-)
+shared_slot_steps = st.lists(fill_retract_claim, min_size=3, max_size=12)
 
 
 @given(
