@@ -83,11 +83,12 @@ def test_remove_collateral__volatile_collateral__checked_against_the_tightened_l
 
 
 def test_account_health__volatility_factor__never_moves_the_liquidation_threshold(
-    system, actions, position, swings, owner, weth
+    system, actions, position, swings, owner, weth, chain
 ):
     actions.borrow(position, 16_000)  # at the unscaled max_ltv
     swings()
     before = system.vault.account_health(position)
+    chain.pending_timestamp = chain.blocks.head.timestamp  # the same second: no interest accrues in between
     system.oracle.set_volatility_params(weth, LAMBDA, 10 * WAD, WAD // 2, sender=owner)  # k at its bound
     assert system.oracle.ltv_factor(weth) < 6 * WAD // 10
     after = system.vault.account_health(position)
