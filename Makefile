@@ -7,7 +7,7 @@ PYTHON ?= python3.11
 NETWORK ?= local
 SCENARIO ?= crash
 export APE_FOUNDRY_HOST ?= auto
-export PATH := $(CURDIR)/$(VENV)/bin:$(CURDIR)/node_modules/.bin:$(PATH)
+export PATH := $(CURDIR)/$(VENV)/bin:$(CURDIR)/bin:$(CURDIR)/node_modules/.bin:$(PATH)
 
 .PHONY: help install demo test bench lint format audit clean
 

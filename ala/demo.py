@@ -8,7 +8,6 @@ from __future__ import annotations
 
 import contextlib
 import os
-import shutil
 import socket
 import subprocess
 import tempfile
@@ -66,7 +65,7 @@ def _free_port(preferred: int) -> int:
 @contextlib.contextmanager
 def upstream_anvil(port: int = UPSTREAM_PORT) -> Iterator[str]:
     """An Anvil with chain id 1 on loopback: the 'mainnet' the fork network forks. Always stopped."""
-    anvil = shutil.which("anvil") or str(ROOT / "node_modules" / ".bin" / "anvil")
+    anvil = str(ROOT / "bin" / "anvil")  # keeps no block states on disk (see the script)
     with socket.socket() as s:
         if s.connect_ex(("127.0.0.1", port)) == 0:
             raise RuntimeError(f"port {port} is busy: the fork's upstream must be a fresh node (ape-config.yaml)")

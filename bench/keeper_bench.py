@@ -45,7 +45,7 @@ from ala.rpc import RpcClient, RpcError
 
 ROOT = Path(__file__).resolve().parent.parent
 MANIFEST = ROOT / ".build" / "__local__.json"
-ANVIL = ROOT / "node_modules" / ".bin" / "anvil"
+ANVIL = ROOT / "bin" / "anvil"  # the npm binary, keeping no block states on disk
 MNEMONIC = "test test test test test test test test test test test junk"
 MAX_UINT = 2**256 - 1
 
@@ -56,9 +56,9 @@ class Anvil:
     """An Anvil bound to 127.0.0.1 on a free port; `stop()` ends it (and only it)."""
 
     def __init__(self, *extra: str) -> None:
-        binary = str(ANVIL) if ANVIL.exists() else shutil.which("anvil")
-        if not binary:
+        if not (ROOT / "node_modules" / ".bin" / "anvil").exists():
             raise RuntimeError("anvil not found (npm ci installs it in node_modules/.bin)")
+        binary = str(ANVIL)
         for _ in range(5):
             with socket.socket() as s:
                 s.bind(("127.0.0.1", 0))

@@ -4,9 +4,10 @@ import os
 import sys
 from pathlib import Path
 
-# ape-foundry finds anvil only on PATH (the npm package puts it in node_modules/.bin), and ape-vyper
-# finds the pip-installed vyper only on PATH (the virtualenv's bin): put both there before ape loads.
-for _bin in (Path(__file__).resolve().parent.parent / "node_modules" / ".bin", Path(sys.executable).parent):
+# ape-foundry finds anvil only on PATH (bin/anvil wraps the npm binary in node_modules/.bin so that it
+# keeps no block states on disk), and ape-vyper finds the pip-installed vyper only on PATH (the
+# virtualenv's bin): put both there before ape loads.
+for _bin in (Path(__file__).resolve().parent.parent / "bin", Path(sys.executable).parent):
     if str(_bin) not in os.environ.get("PATH", "").split(os.pathsep):
         os.environ["PATH"] = f"{_bin}{os.pathsep}{os.environ.get('PATH', '')}"
 
