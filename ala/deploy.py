@@ -29,6 +29,7 @@ class System:
     queue: Any
     engine: Any
     tokens: dict[str, Any] = field(default_factory=dict)  # symbol -> token (base included)
+    auction: Any = None  # the DutchAuction house, when the parameters ask for one
     feeds: dict[str, list[Any]] = field(default_factory=dict)  # symbol -> feeds
     block: int = 0
 
@@ -50,6 +51,7 @@ class System:
             "vault": self.vault.address,
             "queue": self.queue.address,
             "engine": self.engine.address,
+            "auction": self.auction.address if self.auction is not None else "",
             "tokens": {s: t.address for s, t in self.tokens.items()},
             "feeds": {s: [f.address for f in fs] for s, fs in self.feeds.items()},
             "params": _jsonable(self.params),
@@ -143,6 +145,9 @@ def deploy_system(project: Any, sender: Any, params: SystemParams, chain: Any = 
     engine.set_close_ratio(wad(params.close_ratio), sender=sender)
     engine.set_dust_value(wad(params.dust_value), sender=sender)
     engine.set_fees(wad(params.keeper_fee), wad(params.protocol_fee), sender=sender)
+    auction = None
+    if params.auction is not None:
+        auction = deploy_auction(project, sender, params, base, oracle, vault, engine)
 
     return System(
         params=params,
@@ -154,7 +159,26 @@ def deploy_system(project: Any, sender: Any, params: SystemParams, chain: Any = 
         tokens=tokens,
         feeds=feeds,
         block=start_block,
+        auction=auction,
     )
+
+
+def deploy_auction(project: Any, sender: Any, params: SystemParams, base: Any, oracle: Any, vault: Any, engine: Any):
+    """Deploy the Dutch-auction house for `engine` (which receives its proceeds), set it up, wire it."""
+    a = params.auction
+    unit = 10**params.base.decimals
+    auction = project.DutchAuction.deploy(base, oracle, engine, vault, engine, sender=sender)
+    # the floor must stay below the cusp after each call: raise whichever moves up first
+    if wad(a.floor) < auction.cusp():
+        auction.set_curve(wad(a.cut), a.step, wad(a.floor), sender=sender)
+        auction.set_reset_rules(a.tail, wad(a.cusp), wad(a.buf), sender=sender)
+    else:
+        auction.set_reset_rules(a.tail, wad(a.cusp), wad(a.buf), sender=sender)
+        auction.set_curve(wad(a.cut), a.step, wad(a.floor), sender=sender)
+    auction.set_incentive(int(a.tip * unit), wad(a.chip), sender=sender)
+    auction.set_dust(int(a.dust * unit), sender=sender)
+    engine.set_auction_house(auction, sender=sender)
+    return auction
 
 
 def write_deployment(system: System, ecosystem: str, network: str) -> Path:
@@ -176,6 +200,7 @@ def load_system(project: Any, path: str | Path, params: SystemParams) -> System:
         vault=project.LendingVault.at(data["vault"]),
         queue=project.LiquidationQueue.at(data["queue"]),
         engine=project.LiquidationEngine.at(data["engine"]),
+        auction=project.DutchAuction.at(data["auction"]) if data.get("auction") else None,
         tokens=tokens,
         feeds=feeds,
         block=int(data["block"]),

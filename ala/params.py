@@ -46,6 +46,21 @@ class CollateralParams(TokenParams):
 
 
 @dataclass(frozen=True)
+class AuctionParams:
+    """The Dutch-auction fallback (DutchAuction.vy); its defaults are the contract's (Maker ETH-A-like)."""
+
+    cut: Decimal = Decimal("0.99")  # price multiplier per step
+    step: int = 90  # seconds
+    floor: Decimal = Decimal("0.30")  # fraction of the top below which the price never falls
+    tail: int = 8400  # seconds before an auction may be redone
+    cusp: Decimal = Decimal("0.40")  # price / top below which it may be redone
+    buf: Decimal = Decimal("1.10")  # multiplier of the oracle price at a redo
+    tip: Decimal = Decimal("0")  # flat redo incentive, whole base tokens
+    chip: Decimal = Decimal("0")  # redo incentive per unit of tab
+    dust: Decimal = Decimal("10")  # smallest tab a partial take may leave, whole base tokens
+
+
+@dataclass(frozen=True)
 class SystemParams:
     base: TokenParams
     collaterals: tuple[CollateralParams, ...]
@@ -65,6 +80,8 @@ class SystemParams:
     dust_value: Decimal = Decimal("10")
     keeper_fee: Decimal = Decimal("0.005")
     protocol_fee: Decimal = Decimal("0.005")
+    # the Dutch-auction fallback; None: liquidations use the bid pools alone
+    auction: AuctionParams | None = None
     extra: dict = field(default_factory=dict)
 
     def collateral(self, symbol: str) -> CollateralParams:
@@ -123,9 +140,18 @@ def load(path: str | Path = DEFAULT_PARAMS) -> SystemParams:
     market = raw.get("market", {})
     kwargs = {}
     for name, spec in SystemParams.__dataclass_fields__.items():
-        if name in ("base", "collaterals", "extra") or name not in market:
+        if name in ("base", "collaterals", "auction", "extra") or name not in market:
             continue
         kwargs[name] = int(market[name]) if spec.type == "int" else Decimal(str(market[name]))
+    if "auction" in raw:
+        table = raw["auction"]
+        kwargs["auction"] = AuctionParams(
+            **{
+                name: int(table[name]) if spec.type == "int" else Decimal(str(table[name]))
+                for name, spec in AuctionParams.__dataclass_fields__.items()
+                if name in table
+            }
+        )
     params = SystemParams(base=base, collaterals=tuple(collaterals), extra=raw.get("extra", {}), **kwargs)
     params.check()
     return params

@@ -376,11 +376,14 @@ def settle_liquidation(
     receiver: address,
     repaid: uint256,
     reserve_fee: uint256,
+    write_off: bool,
 ) -> uint256:
     """
     @notice Engine only: the engine has had `repaid + reserve_fee` base sent to this vault;
-            book it, send `seized` collateral to `receiver`, and write off the account's
-            remaining debt as bad debt when no collateral value is left. Returns the bad debt.
+            book it, send `seized` collateral to `receiver`, and, when `write_off` is set, write
+            off the account's remaining debt as bad debt when no collateral value is left.
+            Returns the bad debt. The engine clears `write_off` while collateral it took is
+            still being sold (a Dutch auction), whose proceeds will repay that debt.
     """
     self._check_engine()
     received: uint256 = repaid + reserve_fee
@@ -403,7 +406,7 @@ def settle_liquidation(
         account=account, collateral=collateral_asset, seized=seized, repaid=repaid, reserve_fee=reserve_fee
     )
 
-    if remaining == 0 or self._has_collateral_value(account):
+    if not write_off or remaining == 0 or self._has_collateral_value(account):
         return 0
     return self._write_off(account, remaining)
 

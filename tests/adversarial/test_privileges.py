@@ -101,7 +101,7 @@ PRIVILEGES: list[Privilege] = [
     Privilege(
         "LendingVault",
         "settle_liquidation",
-        lambda m: (m.roles["other_borrower"], m.wbtc, 0, m.queue, 0, 0),
+        lambda m: (m.roles["other_borrower"], m.wbtc, 0, m.queue, 0, 0, True),
         ("engine",),
         "vault: caller is not the engine",
     ),

@@ -250,7 +250,7 @@ def test_vault_and_queue_hooks__callers_other_than_the_engine__revert(system, un
     with ape.reverts("vault: caller is not the engine"):
         system.vault.prepare_liquidation(underwater, weth, sender=stranger)
     with ape.reverts("vault: caller is not the engine"):
-        system.vault.settle_liquidation(underwater, weth, 1, stranger, 0, 0, sender=stranger)
+        system.vault.settle_liquidation(underwater, weth, 1, stranger, 0, 0, True, sender=stranger)
     with ape.reverts("queue: caller is not the engine"):
         system.queue.fill(weth, WAD, WAD, 1, 1, stranger, 0, stranger, sender=stranger)
 

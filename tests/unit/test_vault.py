@@ -1681,7 +1681,7 @@ def test_settle_liquidation__books_the_repayment_and_the_fee_and_sends_the_seize
     cash, reserves = vault.cash(), vault.reserves()
     expected_remaining = remaining_after(vault, borrower, repaid)
     freeze(chain)
-    tx = vault.settle_liquidation(borrower, weth, seized, bidder, repaid, fee, sender=engine_account)
+    tx = vault.settle_liquidation(borrower, weth, seized, bidder, repaid, fee, True, sender=engine_account)
     assert tx.return_value == 0
     events = vault.LiquidationSettled.from_receipt(tx)
     assert len(events) == 1
@@ -1704,7 +1704,7 @@ def test_settle_liquidation__books_the_repayment_and_the_fee_and_sends_the_seize
 def test_settle_liquidation__funds_not_sent__reverts(borrowed, vault, engine_account, borrower, bidder, weth, snapshot):
     before = snapshot(bidder)
     with ape.reverts("vault: liquidation funds missing"):
-        vault.settle_liquidation(borrower, weth, WAD, bidder, 1_000, 0, sender=engine_account)
+        vault.settle_liquidation(borrower, weth, WAD, bidder, 1_000, 0, True, sender=engine_account)
     assert snapshot(bidder) == before
 
 
@@ -1714,7 +1714,7 @@ def test_settle_liquidation__funds_one_unit_short__reverts(
     engine_pays(1_000 * unit + 10 * unit - 1)
     before = snapshot(bidder)
     with ape.reverts("vault: liquidation funds missing"):
-        vault.settle_liquidation(borrower, weth, WAD, bidder, 1_000 * unit, 10 * unit, sender=engine_account)
+        vault.settle_liquidation(borrower, weth, WAD, bidder, 1_000 * unit, 10 * unit, True, sender=engine_account)
     assert snapshot(bidder) == before
 
 
@@ -1724,7 +1724,9 @@ def test_settle_liquidation__seize_above_the_collateral__reverts(
     engine_pays(1_000 * unit)
     before = snapshot(bidder)
     with ape.reverts("vault: seize exceeds collateral"):
-        vault.settle_liquidation(borrower, weth, WETH_POSTED * WAD + 1, bidder, 1_000 * unit, 0, sender=engine_account)
+        vault.settle_liquidation(
+            borrower, weth, WETH_POSTED * WAD + 1, bidder, 1_000 * unit, 0, True, sender=engine_account
+        )
     assert snapshot(bidder) == before
 
 
@@ -1737,7 +1739,7 @@ def test_settle_liquidation__repay_above_the_debt__reverts(
     engine_pays(debt + 1)
     before = snapshot(bidder)
     with ape.reverts("vault: repay exceeds debt"):
-        vault.settle_liquidation(borrower, weth, WAD, bidder, debt + 1, 0, sender=engine_account)
+        vault.settle_liquidation(borrower, weth, WAD, bidder, debt + 1, 0, True, sender=engine_account)
     assert snapshot(bidder) == before
 
 
@@ -1745,7 +1747,7 @@ def test_settle_liquidation__repay_above_the_debt__reverts(
 @pytest.mark.parametrize("caller", ["owner", "stranger", "borrower"])
 def test_settle_liquidation__not_the_engine__reverts(caller, borrowed, vault, weth, borrower, bidder, request):
     with ape.reverts("vault: caller is not the engine"):
-        vault.settle_liquidation(borrower, weth, 0, bidder, 0, 0, sender=request.getfixturevalue(caller))
+        vault.settle_liquidation(borrower, weth, 0, bidder, 0, 0, True, sender=request.getfixturevalue(caller))
 
 
 def test_settle_liquidation__full_repayment_of_a_collateral_less_account__writes_nothing_off(
@@ -1756,13 +1758,13 @@ def test_settle_liquidation__full_repayment_of_a_collateral_less_account__writes
     debt = vault.debt_of(borrower)
     engine_pays(debt)
     freeze(chain)
-    tx = vault.settle_liquidation(borrower, weth, WETH_POSTED * WAD, bidder, debt, 0, sender=engine_account)
+    tx = vault.settle_liquidation(borrower, weth, WETH_POSTED * WAD, bidder, debt, 0, True, sender=engine_account)
     assert tx.return_value == 0
     assert vault.BadDebtWrittenOff.from_receipt(tx) == []
     assert vault.debt_of(borrower) == vault.total_debt() == 0
 
 
-def settle_everything(chain, vault, engine_pays, engine_account, borrower, bidder, weth, repaid, fee):
+def settle_everything(chain, vault, engine_pays, engine_account, borrower, bidder, weth, repaid, fee, write_off=True):
     """Seize all of the borrower's WETH for `repaid` + `fee` at one timestamp; returns the receipt and prior state."""
     engine_pays(repaid + fee)
     freeze(chain)
@@ -1776,7 +1778,7 @@ def settle_everything(chain, vault, engine_pays, engine_account, borrower, bidde
     }
     freeze(chain)
     tx = vault.settle_liquidation(
-        borrower, weth, vault.collateral_of(borrower, weth), bidder, repaid, fee, sender=engine_account
+        borrower, weth, vault.collateral_of(borrower, weth), bidder, repaid, fee, write_off, sender=engine_account
     )
     return tx, state
 
@@ -1833,6 +1835,21 @@ def test_settle_liquidation__other_collateral_left__writes_nothing_off(
     assert tx.return_value == 0
     assert vault.BadDebtWrittenOff.from_receipt(tx) == []
     assert vault.debt_of(borrower) == before["remaining"] >= before["debt"] - 1_000 * unit
+    assert vault.total_bad_debt() == 0
+
+
+def test_settle_liquidation__collateral_gone_but_write_off_cleared__the_debt_stays(
+    accrued, chain, vault, engine_pays, engine_account, borrower, bidder, weth, unit
+):
+    # what the engine does when it hands the last collateral to a Dutch auction: the proceeds are to come
+    tx, before = settle_everything(
+        chain, vault, engine_pays, engine_account, borrower, bidder, weth, 1_000 * unit, 0, write_off=False
+    )
+    assert tx.return_value == 0
+    assert vault.BadDebtWrittenOff.from_receipt(tx) == []
+    assert vault.collateral_of(borrower, weth) == 0
+    assert vault.debt_of(borrower) == before["remaining"] > 0
+    assert vault.reserves() == before["reserves"]
     assert vault.total_bad_debt() == 0
 
 

@@ -1,0 +1,322 @@
+"""LiquidationEngine + DutchAuction: the fallback opens only when the bid pools fall short, and what the
+auction raises repays the debt, refunds a surplus, or ends in a write-off."""
+
+import dataclasses
+
+import ape
+import pytest
+
+from tests.utils.auction_model import Curve
+
+WAD = 10**18
+MAX_UINT = 2**256 - 1
+USDA = 10**6
+ZERO = "0x0000000000000000000000000000000000000000"
+
+
+@pytest.fixture(scope="module")
+def system(project, accounts, chain, system_params):
+    """The conftest system with a Dutch-auction house wired to the engine (the contract's default curve)."""
+    from ala.deploy import deploy_system
+    from ala.params import AuctionParams
+
+    return deploy_system(project, accounts[0], dataclasses.replace(system_params, auction=AuctionParams()), chain)
+
+
+@pytest.fixture
+def weth(system):
+    return system.tokens["WETH"]
+
+
+@pytest.fixture
+def underwater(actions, system, lender, borrower, owner):
+    """10 WETH ($2,000) against 15,000 USDA; WETH drops to $1,700. No interest, so debts stay put."""
+    system.vault.set_rate_model(0, 0, 0, WAD // 2, sender=owner)
+    actions.lend(lender, 1_000_000)
+    actions.post(borrower, "WETH", 10)
+    actions.borrow(borrower, 15_000)
+    actions.set_price("WETH", 1_700)
+    return borrower
+
+
+@pytest.fixture
+def taker(actions, system, stranger):
+    """A buyer of auctioned collateral with 1,000,000 USDA approved to the auction house."""
+    actions.mint("USDA", stranger, 1_000_000, system.auction)
+    return stranger
+
+
+def expected_slice(system, snap, weth, repaid, seized=0):
+    """(tab, lot, top) the engine should hand to the auction house, from the vault's snapshot before the
+    liquidation, after the queue repaid `repaid` and took `seized` collateral."""
+    target = -(-snap.debt * system.engine.close_ratio() // WAD)
+    pool = system.queue.pool_params(weth)
+    top_usd = snap.collateral_price * (WAD - pool.max_slot * pool.premium_step) // WAD
+    tab = target - repaid
+    lot = min(-(-tab * 10**18 * snap.base_price // (top_usd * USDA)), snap.collateral_amount - seized)
+    return tab, lot, top_usd * WAD // snap.base_price
+
+
+def opened(engine, tx):
+    events = engine.AuctionOpened.from_receipt(tx)
+    assert len(events) == 1
+    return events[0]
+
+
+# ---------------------------------------------------------------- opening
+
+
+def test_liquidate__queue_covers_the_slice__no_auction(actions, system, underwater, bidder, keeper, weth):
+    actions.bid(bidder, "WETH", 0, 50_000)
+    tx = system.engine.liquidate(underwater, weth, MAX_UINT, sender=keeper)
+    assert system.engine.AuctionOpened.from_receipt(tx) == []
+    assert system.engine.auction_of(underwater) == 0
+    assert system.auction.next_auction_id() == 1
+
+
+def test_liquidate__no_bids__auctions_the_whole_slice_from_the_top_slot_price(
+    actions, system, underwater, keeper, weth
+):
+    engine, vault, auction = system.engine, system.vault, system.auction
+    debt = vault.debt_of(underwater)
+    tab, lot, top = expected_slice(system, vault.liquidation_snapshot(underwater, weth), weth, 0)
+    preview = engine.preview_liquidation(underwater, weth)
+
+    tx = engine.liquidate(underwater, weth, MAX_UINT, sender=keeper)
+
+    event = opened(engine, tx)
+    assert (event.account, event.collateral, event.tab, event.lot, event.top) == (
+        underwater.address,
+        weth.address,
+        tab,
+        lot,
+        top,
+    )
+    assert tab == 7_500 * USDA
+    # what the preview announced
+    assert (preview.funds, preview.repay, preview.auction_lot, preview.auction_tab) == (0, 0, lot, tab)
+    liquidation = engine.Liquidation.from_receipt(tx)[0]
+    assert (liquidation.repaid, liquidation.seized, liquidation.funds, liquidation.bad_debt) == (0, 0, 0, 0)
+    # the lot left the account for the auction house; the debt waits for the proceeds
+    assert vault.collateral_of(underwater, weth) == 10 * WAD - lot
+    assert weth.balanceOf(auction) == lot
+    assert vault.debt_of(underwater) == debt
+    info = auction.auction_info(event.auction_id)
+    assert (info.account, info.lot, info.tab, info.top, info.finished) == (underwater.address, lot, tab, top, False)
+    assert engine.auction_of(underwater) == event.auction_id
+    # not liquidated again while the auction runs
+    assert engine.liquidatable([underwater]) == [False]
+    assert not engine.preview_liquidation(underwater, weth).liquidatable
+    with ape.reverts("engine: auction running"):
+        engine.liquidate(underwater, weth, MAX_UINT, sender=keeper)
+
+
+def test_liquidate__queue_short__auctions_only_the_unfilled_remainder(
+    actions, system, underwater, bidder, keeper, weth
+):
+    engine, vault = system.engine, system.vault
+    actions.bid(bidder, "WETH", 3, 3_000)
+    preview = engine.preview_liquidation(underwater, weth)
+    snap = vault.liquidation_snapshot(underwater, weth)
+
+    tx = engine.liquidate(underwater, weth, MAX_UINT, sender=keeper)
+
+    liquidation = engine.Liquidation.from_receipt(tx)[0]
+    assert liquidation.funds == 3_000 * USDA
+    tab, lot, _ = expected_slice(system, snap, weth, liquidation.repaid, liquidation.seized)
+    event = opened(engine, tx)
+    assert (event.tab, event.lot) == (tab, lot)
+    assert (preview.repay, preview.seized, preview.auction_tab, preview.auction_lot) == (
+        liquidation.repaid,
+        liquidation.seized,
+        tab,
+        lot,
+    )
+    assert vault.collateral_of(underwater, weth) == 10 * WAD - liquidation.seized - lot
+    # the queue's part is repaid at once; the auction's part is still owed
+    assert vault.debt_of(underwater) == 15_000 * USDA - liquidation.repaid
+
+
+# ---------------------------------------------------------------- settling
+
+
+def test_take_whole_tab_then_settle__repays_the_tab_and_releases_the_account(
+    actions, system, underwater, keeper, taker, weth
+):
+    engine, vault, auction, base = system.engine, system.vault, system.auction, system.base
+    event = opened(engine, engine.liquidate(underwater, weth, MAX_UINT, sender=keeper))
+    debt = vault.debt_of(underwater)
+    wallet = weth.balanceOf(underwater)
+
+    bought, owe = auction.take(event.auction_id, MAX_UINT, MAX_UINT, taker, b"", sender=taker).return_value
+    assert owe == event.tab and bought <= event.lot
+    # the proceeds wait in the engine until settled (anyone may settle)
+    assert base.balanceOf(engine) == owe
+    assert engine.auction_of(underwater) == event.auction_id
+
+    tx = engine.settle_auction(event.auction_id, sender=keeper)
+
+    settled = engine.AuctionSettled.from_receipt(tx)[0]
+    assert (settled.repaid, settled.refunded, settled.finished, settled.bad_debt) == (owe, 0, True, 0)
+    assert tx.return_value == owe
+    assert vault.debt_of(underwater) == debt - owe
+    assert base.balanceOf(engine) == 0
+    assert engine.auction_of(underwater) == 0
+    assert engine.auction_booked(event.auction_id) == owe
+    # the unsold rest of the lot (rounding only, at the top price) went back to the borrower
+    assert weth.balanceOf(underwater) - wallet == event.lot - bought
+    with ape.reverts("engine: auction already settled"):
+        engine.settle_auction(event.auction_id, sender=keeper)
+
+
+def test_partial_takes__each_settlement_books_what_is_new(actions, system, underwater, keeper, taker, weth):
+    engine, vault, auction = system.engine, system.vault, system.auction
+    event = opened(engine, engine.liquidate(underwater, weth, MAX_UINT, sender=keeper))
+    debt = vault.debt_of(underwater)
+
+    _, first = auction.take(event.auction_id, WAD, MAX_UINT, taker, b"", sender=taker).return_value
+    assert engine.settle_auction(event.auction_id, sender=keeper).return_value == first
+    assert vault.debt_of(underwater) == debt - first
+    # nothing new: a no-op that still leaves the account blocked
+    tx = engine.settle_auction(event.auction_id, sender=keeper)
+    assert tx.return_value == 0 and engine.AuctionSettled.from_receipt(tx) == []
+    assert engine.auction_of(underwater) == event.auction_id
+
+    _, second = auction.take(event.auction_id, WAD, MAX_UINT, taker, b"", sender=taker).return_value
+    engine.settle_auction(event.auction_id, sender=keeper)
+    assert vault.debt_of(underwater) == debt - first - second
+    assert engine.auction_booked(event.auction_id) == first + second
+
+
+def test_liquidate__settles_a_finished_auction_first(actions, system, underwater, bidder, keeper, taker, weth, chain):
+    engine, vault, auction = system.engine, system.vault, system.auction
+    event = opened(engine, engine.liquidate(underwater, weth, MAX_UINT, sender=keeper))
+    _, owe = auction.take(event.auction_id, MAX_UINT, MAX_UINT, taker, b"", sender=taker).return_value
+    # WETH keeps falling; bids arrive
+    actions.set_price("WETH", 1_000)
+    actions.bid(bidder, "WETH", 0, 50_000)
+    debt = vault.debt_of(underwater)
+    assert engine.liquidatable([underwater]) == [False]  # not settled yet
+
+    tx = engine.liquidate(underwater, weth, MAX_UINT, sender=keeper)
+
+    settled = engine.AuctionSettled.from_receipt(tx)[0]
+    assert (settled.auction_id, settled.repaid, settled.finished) == (event.auction_id, owe, True)
+    liquidation = engine.Liquidation.from_receipt(tx)[0]
+    assert liquidation.repaid > 0
+    assert vault.debt_of(underwater) == debt - owe - liquidation.repaid
+
+
+def test_auction_sells_the_last_collateral_short__settlement_writes_off_the_rest(
+    actions, system, underwater, keeper, owner, taker, weth, chain
+):
+    engine, vault, auction = system.engine, system.vault, system.auction
+    engine.set_close_ratio(WAD, sender=owner)
+    actions.set_price("WETH", 1_400)  # 10 WETH at the top price (1,260) cannot raise 15,000
+    event = opened(engine, engine.liquidate(underwater, weth, MAX_UINT, sender=keeper))
+    assert event.lot == 10 * WAD and event.tab == 15_000 * USDA
+    assert vault.collateral_of(underwater, weth) == 0
+    assert vault.debt_of(underwater) == 15_000 * USDA  # not written off while the auction runs
+    assert vault.total_bad_debt() == 0
+
+    bought, owe = auction.take(event.auction_id, MAX_UINT, MAX_UINT, taker, b"", sender=taker).return_value
+    assert bought == event.lot and owe < event.tab
+    tx = engine.settle_auction(event.auction_id, sender=keeper)
+
+    settled = engine.AuctionSettled.from_receipt(tx)[0]
+    assert (settled.repaid, settled.finished) == (owe, True)
+    assert settled.bad_debt == 15_000 * USDA - owe
+    assert vault.BadDebtWrittenOff.from_receipt(tx)[0].amount == settled.bad_debt
+    assert vault.debt_of(underwater) == 0
+    assert engine.auction_of(underwater) == 0
+
+
+def test_borrower_repays_during_the_auction__the_surplus_goes_back_to_the_borrower(
+    actions, system, underwater, keeper, taker, weth
+):
+    engine, vault, auction, base = system.engine, system.vault, system.auction, system.base
+    event = opened(engine, engine.liquidate(underwater, weth, MAX_UINT, sender=keeper))
+    # the borrower repays all but 1,000 USDA
+    actions.mint("USDA", underwater, 14_000, vault)
+    vault.repay(14_000 * USDA, underwater, sender=underwater)
+    wallet = base.balanceOf(underwater)
+
+    _, owe = auction.take(event.auction_id, MAX_UINT, MAX_UINT, taker, b"", sender=taker).return_value
+    tx = engine.settle_auction(event.auction_id, sender=keeper)
+
+    settled = engine.AuctionSettled.from_receipt(tx)[0]
+    assert (settled.repaid, settled.refunded) == (1_000 * USDA, owe - 1_000 * USDA)
+    assert vault.debt_of(underwater) == 0
+    assert base.balanceOf(underwater) - wallet == owe - 1_000 * USDA
+    assert base.balanceOf(engine) == 0
+
+
+def test_auction_price_falls_on_the_stair_step_curve_from_the_top_slot(system, underwater, keeper, weth, chain):
+    engine, auction = system.engine, system.auction
+    event = opened(engine, engine.liquidate(underwater, weth, MAX_UINT, sender=keeper))
+    started = auction.auction_info(event.auction_id).started_at
+    for elapsed in (0, 89, 90, 900, 3_600):
+        chain.pending_timestamp = started + elapsed
+        chain.mine()
+        curve = Curve(cut=auction.cut(), step=auction.step(), floor=auction.floor())
+        assert auction.auction_price(event.auction_id) == curve.price(event.top, elapsed)
+
+
+def test_yank_auction__owner_ends_it_and_settles(actions, system, underwater, keeper, owner, taker, stranger, weth):
+    engine, vault, auction = system.engine, system.vault, system.auction
+    event = opened(engine, engine.liquidate(underwater, weth, MAX_UINT, sender=keeper))
+    _, owe = auction.take(event.auction_id, WAD, MAX_UINT, taker, b"", sender=taker).return_value
+    lot_left = auction.auction_info(event.auction_id).lot
+    debt = vault.debt_of(underwater)
+    with ape.reverts("ownable: caller is not the owner"):
+        engine.yank_auction(event.auction_id, owner, sender=stranger)
+    with ape.reverts("engine: zero receiver"):
+        engine.yank_auction(event.auction_id, ZERO, sender=owner)
+
+    tx = engine.yank_auction(event.auction_id, owner, sender=owner)
+
+    assert tx.return_value == owe
+    assert weth.balanceOf(owner) == lot_left
+    assert vault.debt_of(underwater) == debt - owe
+    assert engine.auction_of(underwater) == 0
+
+
+# ---------------------------------------------------------------- wiring and bad input
+
+
+def test_settle_auction__bad_input__reverts(actions, system, underwater, keeper, weth):
+    with ape.reverts("auction: unknown auction"):
+        system.engine.settle_auction(7, sender=keeper)
+
+
+def test_settle_auction__no_auction_house__reverts(project, system, owner, keeper):
+    engine = project.LiquidationEngine.deploy(system.vault, system.queue, sender=owner)
+    with ape.reverts("engine: no auction house"):
+        engine.settle_auction(1, sender=keeper)
+    with ape.reverts("engine: no auction house"):
+        engine.yank_auction(1, owner, sender=owner)
+
+
+def test_set_auction_house__checks_its_wiring_once(project, system, owner, stranger):
+    engine = project.LiquidationEngine.deploy(system.vault, system.queue, sender=owner)
+    base, oracle, vault = system.base, system.oracle, system.vault
+    ours = project.DutchAuction.deploy(base, oracle, engine, vault, engine, sender=owner)
+    with ape.reverts("ownable: caller is not the owner"):
+        engine.set_auction_house(ours, sender=stranger)
+    with ape.reverts("engine: zero auction house"):
+        engine.set_auction_house(ZERO, sender=owner)
+    with ape.reverts("engine: auction house of another engine"):
+        engine.set_auction_house(system.auction, sender=owner)
+    elsewhere = project.DutchAuction.deploy(base, oracle, engine, vault, owner, sender=owner)
+    with ape.reverts("engine: auction proceeds go elsewhere"):
+        engine.set_auction_house(elsewhere, sender=owner)
+    other_base = project.DutchAuction.deploy(system.tokens["WETH"], oracle, engine, vault, engine, sender=owner)
+    with ape.reverts("engine: auction base mismatch"):
+        engine.set_auction_house(other_base, sender=owner)
+
+    tx = engine.set_auction_house(ours, sender=owner)
+
+    assert engine.AuctionHouseSet.from_receipt(tx)[0].auction_house == ours.address
+    assert engine.auction_house() == ours.address
+    with ape.reverts("engine: auction house already set"):
+        engine.set_auction_house(ours, sender=owner)
