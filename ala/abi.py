@@ -143,7 +143,10 @@ LIQUIDATION_PREVIEW = (
     "last_slot",
     "keeper_fee",
     "protocol_fee",
+    "auction_lot",
+    "auction_tab",
 )
+AUCTION_INFO = ("account", "collateral", "lot", "tab", "due", "raised", "top", "started_at", "finished")
 BID_INFO = ("owner", "collateral", "slot", "amount", "claimable", "pending", "activates_at")
 ACCOUNT_HEALTH = ("collateral_value", "debt_value", "health", "risk_ratio", "leverage", "liquidatable")
 
@@ -152,12 +155,34 @@ LIQUIDATE = Function("liquidate(address,address,uint256)", "(uint256,uint256)")
 LIQUIDATABLE = Function("liquidatable(address[])", "(bool[])")
 PREVIEW_LIQUIDATION = Function(
     "preview_liquidation(address,address)",
-    "((bool,uint256,uint256,uint256,uint256,uint256,uint256,uint256))",
+    "((bool,uint256,uint256,uint256,uint256,uint256,uint256,uint256,uint256,uint256))",
     LIQUIDATION_PREVIEW,
 )
 ENGINE_VAULT = Function("vault()", "(address)")
 ENGINE_QUEUE = Function("queue()", "(address)")
 ENGINE_ORACLE = Function("oracle()", "(address)")
+ENGINE_BASE_ASSET = Function("base_asset()", "(address)")
+AUCTION_HOUSE = Function("auction_house()", "(address)")
+AUCTION_OF = Function("auction_of(address)", "(uint256)")
+AUCTION_BOOKED = Function("auction_booked(uint256)", "(uint256)")
+SETTLE_AUCTION = Function("settle_auction(uint256)", "(uint256)")
+
+# DutchAuction
+NEXT_AUCTION_ID = Function("next_auction_id()", "(uint256)")
+AUCTION_INFO_OF = Function(
+    "auction_info(uint256)",
+    "((address,address,uint256,uint256,uint256,uint256,uint256,uint256,bool))",
+    AUCTION_INFO,
+)
+AUCTION_STATUS = Function("auction_status(uint256)", "(bool,uint256,uint256,uint256)")
+TAKE = Function("take(uint256,uint256,uint256,address,bytes)", "(uint256,uint256)")
+REDO = Function("redo(uint256,address)", "(uint256)")
+
+# ERC-20 (the base asset a taker pays with)
+BALANCE_OF = Function("balanceOf(address)", "(uint256)")
+DECIMALS = Function("decimals()", "(uint8)")
+ALLOWANCE = Function("allowance(address,address)", "(uint256)")
+APPROVE = Function("approve(address,uint256)", "(bool)")
 
 # LendingVault
 ACCOUNTS_HEALTH = Function(
@@ -181,6 +206,7 @@ BREAKER_STATUS_OF = Function(
     "breaker_status(address)", "((bool,uint256,uint256,uint256,uint256,uint256))", BREAKER_STATUS
 )
 POKE = Function("poke(address)", "(uint256)")
+PRICE = Function("price(address)", "(uint256)")
 
 # ---------------------------------------------------------------- events
 
@@ -218,7 +244,13 @@ KEEPER_SURFACE: dict[str, list[Function | Event]] = {
         ENGINE_QUEUE,
         ENGINE_ORACLE,
         LIQUIDATION,
+        ENGINE_BASE_ASSET,
+        AUCTION_HOUSE,
+        AUCTION_OF,
+        AUCTION_BOOKED,
+        SETTLE_AUCTION,
     ],
+    "DutchAuction": [NEXT_AUCTION_ID, AUCTION_INFO_OF, AUCTION_STATUS, TAKE, REDO],
     "LendingVault": [
         ACCOUNTS_HEALTH,
         COLLATERAL_OF,
@@ -231,7 +263,8 @@ KEEPER_SURFACE: dict[str, list[Function | Event]] = {
     ],
     "LiquidationQueue": [USABLE_LIQUIDITY, ACTIVATE_BIDS, BID_INFO_OF, NEXT_BID_ID, BID_SUBMITTED, BID_ACTIVATED],
     "MockAggregator": [ANSWER_UPDATED, NEW_ROUND],
-    "PriceOracle": [TOLERANCE, LIQUIDATIONS_PAUSED, BREAKER_STATUS_OF, POKE],
+    "PriceOracle": [TOLERANCE, LIQUIDATIONS_PAUSED, BREAKER_STATUS_OF, POKE, PRICE],
+    "MockERC20": [BALANCE_OF, DECIMALS, ALLOWANCE, APPROVE],
 }
 
 
@@ -257,9 +290,9 @@ def decode_uint(data: str) -> int:
 
 
 def decode_preview(data: str) -> Any:
-    """`preview_liquidation`'s LiquidationPreview (eight static words) without eth-abi."""
+    """`preview_liquidation`'s LiquidationPreview (ten static words) without eth-abi."""
     words = decode_words(data)
-    return _struct(PREVIEW_LIQUIDATION.name, LIQUIDATION_PREVIEW)(bool(words[0]), *words[1:8])
+    return _struct(PREVIEW_LIQUIDATION.name, LIQUIDATION_PREVIEW)(bool(words[0]), *words[1:10])
 
 
 def decode_words(data: str) -> list[int]:

@@ -25,6 +25,10 @@ Strategies, one per action:
   "engine: healthy" / "engine: no active bids" mean another keeper was first and count as skipped.
   Gas limits come from one `eth_estimateGas` per (collateral, slots walked), then from receipts.
   All reads of a step run against the block the step started at (one consistent state).
+- `AuctionStrategy` (when the engine has a Dutch-auction house): settles what auctions raised,
+  redoes auctions that are too old or too cheap, and, with `take_margin`, buys auctioned collateral
+  priced at least that fraction below the oracle. With an auction house, the liquidation strategy
+  also liquidates accounts whose collateral has no bids (the engine auctions the slice).
 - `BidActivationStrategy`: bids from `BidSubmitted` logs whose `activates_at` has passed (by the
   latest block's timestamp) and which `bid_info` still shows pending are activated with
   `activate_bids(ids[<=100])`.
@@ -89,6 +93,9 @@ RACE_REASONS = (
     "engine: no active bids",
     "engine: no such collateral",
     "queue: bid not pending",
+    "engine: auction running",
+    "engine: auction already settled",
+    "auction: not running",
 )
 _NONCE_WORDS = ("nonce too low", "nonce too high", "invalid nonce", "nonce has already been used", "old nonce")
 _KNOWN_WORDS = ("already known", "known transaction", "already imported", "transaction already exists")
@@ -160,6 +167,13 @@ class KeeperConfig:
     fees: FeeConfig = field(default_factory=FeeConfig)
     liquidate: bool = True
     activate: bool = True
+    # Dutch auctions (when the engine has an auction house): settle what they raised, redo those due, and,
+    # when `take_margin` is set, buy collateral whose auction price is at least that fraction below the
+    # oracle's price of the collateral in base (the reference), with at most `take_budget` base units per
+    # take (0: the keeper's whole balance of the base asset)
+    auctions: bool = True
+    take_margin: float | None = None
+    take_budget: int = 0
 
     @classmethod
     def from_deployment(
@@ -201,6 +215,10 @@ class StepReport:
     activations_sent: int = 0
     bids_activated: int = 0
     pokes_sent: int = 0
+    takes_sent: int = 0
+    redos_sent: int = 0
+    settles_sent: int = 0
+    approvals_sent: int = 0
     bumped: int = 0
     gas_used: int = 0
     # wall-clock times (time.time()) of the first send and the last receipt seen in this step
@@ -213,7 +231,15 @@ class StepReport:
 
     @property
     def did_work(self) -> bool:
-        return bool(self.liquidations_sent or self.activations_sent or self.pokes_sent)
+        return bool(
+            self.liquidations_sent
+            or self.activations_sent
+            or self.pokes_sent
+            or self.takes_sent
+            or self.redos_sent
+            or self.settles_sent
+            or self.approvals_sent
+        )
 
     def merge(self, other: StepReport) -> None:
         for name in (
@@ -230,6 +256,10 @@ class StepReport:
             "activations_sent",
             "bids_activated",
             "pokes_sent",
+            "takes_sent",
+            "redos_sent",
+            "settles_sent",
+            "approvals_sent",
             "bumped",
             "gas_used",
             "seconds",
@@ -267,15 +297,15 @@ def _is_race(reason: str) -> bool:
 
 @dataclass
 class TxRequest:
-    kind: str  # liquidate | activate | poke | filler
+    kind: str  # liquidate | activate | poke | take | redo | settle | approve | filler
     to: str
     data: str
     gas: int
     account: str | None = None
     collateral: str | None = None
     bid_ids: list[int] | None = None
-    # liquidations: (collateral, slots walked), the key of the gas model
-    gas_key: tuple[str, int] | None = None
+    # liquidations: (collateral, slots walked, opens an auction), the key of the gas model
+    gas_key: tuple[str, int, bool] | None = None
 
 
 @dataclass
@@ -777,7 +807,8 @@ class LiquidationStrategy:
         k = self.k
         assert k.rpc is not None and k.txs is not None
         liquidity = self._usable_liquidity()
-        assets = [a for a in self.assets if liquidity.get(a, 0) > 0]
+        # with an auction house, a collateral without bids still liquidates (into an auction)
+        assets = self.assets if k.auctions.house else [a for a in self.assets if liquidity.get(a, 0) > 0]
         if not assets:
             self._skip(accounts, "no usable bid liquidity", report, starved=True)
             return
@@ -862,7 +893,7 @@ class LiquidationStrategy:
                 healthy.add(account)
                 continue
             key = (preview.funds, liquidity.get(asset, 0))
-            if preview.funds > 0 and (account not in best or key > best[account][:2]):
+            if (preview.funds > 0 or preview.auction_lot > 0) and (account not in best or key > best[account][:2]):
                 best[account] = (*key, asset, preview)
         plan = []
         for account in chunk:
@@ -873,7 +904,7 @@ class LiquidationStrategy:
                     self._skip([account], "no collateral with usable bids", report, starved=True)
                 continue
             funds, _, asset, preview = best[account]
-            if liquidity.get(asset, 0) <= 0:
+            if liquidity.get(asset, 0) <= 0 and preview.auction_lot == 0:
                 self._skip([account], "bids used up by this round", report, starved=False)
                 self.recheck.add(account)
                 continue
@@ -903,7 +934,8 @@ class LiquidationStrategy:
                     self._skip([account], f"simulation reverted: {reason}", report, starved=False)
                     self.recheck.add(account)
                 continue
-            passed.append((account, asset, (asset, preview.last_slot - preview.first_slot), data))
+            key = (asset, preview.last_slot - preview.first_slot, preview.auction_lot > 0)
+            passed.append((account, asset, key, data))
         unknown = {key: data for _, _, key, data in passed if key not in self.gas_model}
         if unknown:
             estimates = k.rpc.batch(
@@ -1087,6 +1119,162 @@ class BreakerStrategy:
             self.k.liquidations.full_scan_needed()  # a confirmation may have resumed liquidations
 
 
+class AuctionStrategy:
+    """Drive the Dutch auctions the engine opens when the bid pools fall short.
+
+    Every auction id the auction house has issued is followed until it has ended and been settled. Each step,
+    in one batch, it reads `auction_info`, `auction_status` and the engine's `auction_booked` / `auction_of`
+    for the open ones, and then:
+
+    - `settle_auction(id)` when the auction raised base the engine has not booked yet, or has ended and
+      still holds its account (so the account may be liquidated again, or its shortfall written off);
+    - `redo(id, keeper)` when the auction is too old or too cheap (the incentive goes to the keeper);
+    - `take(id, amount, price, keeper, "")` when `take_margin` is set and the auction price is at least that
+      fraction below the reference (the oracle's collateral price in base), for the collateral the keeper's
+      base pays for (capped by `take_budget`), with the current price as the most it pays. The keeper's
+      allowance to the auction house is raised first (one `approve`).
+
+    Each call is checked by `eth_estimateGas` first: one that would revert is logged and skipped.
+    """
+
+    def __init__(self, keeper: Keeper) -> None:
+        self.k = keeper
+        self.house = ""  # the engine's auction house; "" while there is none
+        self.base = ""
+        self.next_seen = 1
+        self.open: set[int] = set()
+        self.units: dict[str, int] = {}  # token -> 10**decimals
+        self.approved = False
+
+    def resolve(self) -> None:
+        """Read the engine's auction house (it may be wired after the keeper starts)."""
+        k = self.k
+        assert k.rpc is not None
+        house = abi.AUCTION_HOUSE.decode(k.rpc.eth_call(k.engine, abi.AUCTION_HOUSE.encode(), k.tag))
+        if int(house, 16) != 0:
+            self.house = to_checksum_address(house)
+            self.base = abi.ENGINE_BASE_ASSET.decode(k.rpc.eth_call(k.engine, abi.ENGINE_BASE_ASSET.encode(), k.tag))
+
+    def run(self, report: StepReport) -> None:
+        k = self.k
+        assert k.rpc is not None and k.txs is not None
+        if not self.house:
+            self.resolve()
+            if not self.house:
+                return
+        next_id = abi.NEXT_AUCTION_ID.decode(k.rpc.eth_call(self.house, abi.NEXT_AUCTION_ID.encode(), k.tag))
+        self.open.update(range(self.next_seen, next_id))
+        self.next_seen = max(self.next_seen, next_id)
+        busy = {i for tx in k.txs.inflight.values() if tx.kind in ("take", "redo", "settle") for i in tx.bid_ids or []}
+        ids = sorted(self.open - busy)
+        if not ids or any(tx.kind == "approve" for tx in k.txs.inflight.values()):
+            return
+        reads = []
+        for i in ids:
+            reads.append(call(self.house, abi.AUCTION_INFO_OF.encode(i), k.tag))
+            reads.append(call(self.house, abi.AUCTION_STATUS.encode(i), k.tag))
+            reads.append(call(k.engine, abi.AUCTION_BOOKED.encode(i), k.tag))
+        answers = k.rpc.batch(reads)
+        infos = {}
+        for n, i in enumerate(ids):
+            info, status, booked = answers[3 * n : 3 * n + 3]
+            if not any(isinstance(a, RpcError) for a in (info, status, booked)):
+                infos[i] = (
+                    abi.AUCTION_INFO_OF.decode(info),
+                    abi.AUCTION_STATUS.decode(status),
+                    abi.decode_uint(booked),
+                )
+        holders = k.rpc.batch([call(k.engine, abi.AUCTION_OF.encode(infos[i][0].account), k.tag) for i in infos])
+        settles, redos, takes = [], [], []
+        for (i, (info, status, booked)), holder in zip(infos.items(), holders, strict=True):
+            held = not isinstance(holder, RpcError) and abi.decode_uint(holder) == i
+            if info.raised > booked or (info.finished and held):
+                settles.append(i)
+            elif info.finished or not held:
+                self.open.discard(i)  # ended and settled (or never the engine's): nothing left to do
+            elif status[0]:
+                redos.append(i)
+            elif k.config.take_margin is not None:
+                takes.append((i, info, status[1], status[2]))
+        reqs = [TxRequest("settle", k.engine, abi.SETTLE_AUCTION.encode(i), 0, bid_ids=[i]) for i in settles]
+        reqs += [TxRequest("redo", self.house, abi.REDO.encode(i, k.address), 0, bid_ids=[i]) for i in redos]
+        reqs += self._takes(takes)
+        self._send(reqs, report)
+
+    def _takes(self, candidates: list[tuple[int, Any, int, int]]) -> list[TxRequest]:
+        """Takes of the auctions priced at least `take_margin` below the reference, within the keeper's base."""
+        k = self.k
+        assert k.rpc is not None and k.txs is not None
+        if not candidates:
+            return []
+        margin = k.config.take_margin or 0.0
+        tokens = sorted({info.collateral for _, info, _, _ in candidates} | {self.base})
+        for token in tokens:
+            if token not in self.units:
+                raw = k.rpc.eth_call(token, abi.DECIMALS.encode(), k.tag)
+                self.units[token] = 10 ** abi.DECIMALS.decode(raw)
+        oracle = k.breakers.oracle or abi.ENGINE_ORACLE.decode(k.rpc.eth_call(k.engine, abi.ENGINE_ORACLE.encode()))
+        reads = [call(oracle, abi.PRICE.encode(t), k.tag) for t in tokens]
+        reads.append(call(self.base, abi.BALANCE_OF.encode(k.address), k.tag))
+        reads.append(call(self.base, abi.ALLOWANCE.encode(k.address, self.house), k.tag))
+        answers = k.rpc.batch(reads)
+        if any(isinstance(a, RpcError) for a in answers):
+            return []  # a price we cannot read now: no reference, no take
+        prices = {t: abi.decode_uint(a) for t, a in zip(tokens, answers, strict=False)}
+        budget = abi.decode_uint(answers[-2])
+        if k.config.take_budget:
+            budget = min(budget, k.config.take_budget)
+        if budget == 0:
+            return []
+        if abi.decode_uint(answers[-1]) < budget:
+            return [TxRequest("approve", self.base, abi.APPROVE.encode(self.house, abi.MAX_UINT), 0)]
+        reqs = []
+        base_unit = self.units[self.base]
+        for i, info, price, lot in candidates:
+            reference = prices[info.collateral] * 10**18 // max(prices[self.base], 1)
+            if price == 0 or price > reference * (1 - margin):
+                continue
+            unit = self.units[info.collateral]
+            affordable = budget * unit * 10**18 // (price * base_unit)
+            amount = min(lot, affordable)
+            if amount == 0:
+                continue
+            budget -= min(budget, -(-amount * price * base_unit // (unit * 10**18)))
+            data = abi.TAKE.encode(i, amount, price, k.address, b"")
+            reqs.append(
+                TxRequest("take", self.house, data, 0, account=info.account, collateral=info.collateral, bid_ids=[i])
+            )
+        return reqs
+
+    def _send(self, reqs: list[TxRequest], report: StepReport) -> None:
+        k = self.k
+        assert k.txs is not None
+        ready = []
+        for req in reqs:
+            gas = _estimate_gas(k, req.to, [req.data])[0]
+            if isinstance(gas, RpcError):
+                k.log.info(f"{req.kind} skipped", extra=fields(bids=req.bid_ids, reason=gas.reason))
+                continue
+            req.gas = gas
+            ready.append(req)
+        if not ready:
+            return
+        results = k.txs.send(ready)
+        for kind in ("settle", "redo", "take", "approve"):
+            pairs = [(q, r) for q, r in zip(ready, results, strict=True) if q.kind == kind]
+            if not pairs:
+                continue
+            sent = _record_sends(k, kind, [q for q, _ in pairs], [r for _, r in pairs])
+            for tx in sent:
+                k.log.info(f"{kind} sent", extra=fields(bids=tx.bid_ids, account=tx.account, tx=tx.hashes[0]))
+            counter = "approvals_sent" if kind == "approve" else f"{kind}s_sent"
+            setattr(report, counter, getattr(report, counter) + len(sent))
+
+    def on_outcome(self, o: Outcome, report: StepReport) -> None:
+        if o.status == "mined" and o.tx.kind == "settle":
+            self.k.liquidations.full_scan_needed()  # the account may be liquidatable again
+
+
 # ---------------------------------------------------------------- the keeper
 
 
@@ -1115,6 +1303,7 @@ class Keeper:
         self.liquidations = LiquidationStrategy(self)
         self.activations = BidActivationStrategy(self)
         self.breakers = BreakerStrategy(self)
+        self.auctions = AuctionStrategy(self)
         # called with every StepReport (live tables, benchmarks); must not raise
         self.on_report: Callable[[StepReport], None] | None = None
         self._checkpoint = config.start_block - 1
@@ -1280,8 +1469,12 @@ class Keeper:
                 self._poll_logs(report.block, report)
                 if self.config.liquidate:
                     self.breakers.run(report)
+                if self.config.liquidate and self.config.auctions and not self.auctions.house:
+                    self.auctions.resolve()
                 if self.config.liquidate:
                     self.liquidations.run(report, stop)
+                if self.config.auctions and not (stop is not None and stop.is_set()):
+                    self.auctions.run(report)
                 if self.config.activate and not (stop is not None and stop.is_set()):
                     self.activations.run(report)
                 if self.txs.inflight:
@@ -1317,6 +1510,8 @@ class Keeper:
                 self.activations.on_outcome(o, report)
             elif tx.kind == "poke":
                 self.breakers.on_outcome(o, report)
+            elif tx.kind in ("take", "redo", "settle", "approve"):
+                self.auctions.on_outcome(o, report)
             if tx.action_id is not None:
                 detail = {"tx_hash": tx.hashes[-1], "gas_used": o.gas_used or None, "block": o.block or None}
                 updates.append((tx.action_id, o.status, {**detail, "detail": o.reason or None}))
@@ -1461,9 +1656,21 @@ def add_common_options(p: argparse.ArgumentParser) -> None:
     p.add_argument("--rpc-timeout", type=float, default=10.0)
     p.add_argument("--no-activate", action="store_true", help="do not activate due bids")
     p.add_argument("--no-liquidate", action="store_true", help="do not liquidate")
+    p.add_argument("--no-auctions", action="store_true", help="do not settle, redo or take Dutch auctions")
+    p.add_argument(
+        "--take-margin",
+        type=float,
+        default=None,
+        help="take auctioned collateral priced at least this fraction below the oracle (default: never take)",
+    )
+    p.add_argument("--take-budget", type=int, default=0, help="base units per take (default: the whole balance)")
 
 
 def config_from_args(args: argparse.Namespace, *, rpc_url: str, deployment: Any, private_key: str) -> KeeperConfig:
+    if args.take_margin is not None and not 0 <= args.take_margin < 1:
+        raise ValueError(f"--take-margin must be a fraction in [0, 1), got {args.take_margin}")
+    if args.take_budget < 0:
+        raise ValueError(f"--take-budget must not be negative, got {args.take_budget}")
     return KeeperConfig.from_deployment(
         deployment,
         rpc_url=rpc_url,
@@ -1478,6 +1685,9 @@ def config_from_args(args: argparse.Namespace, *, rpc_url: str, deployment: Any,
         rpc_timeout=args.rpc_timeout,
         liquidate=not args.no_liquidate,
         activate=not args.no_activate,
+        auctions=not args.no_auctions,
+        take_margin=args.take_margin,
+        take_budget=args.take_budget,
         fees=FeeConfig(
             priority_fee=int(args.priority_fee_gwei * GWEI),
             max_fee=int(args.max_fee_gwei * GWEI),
