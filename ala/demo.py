@@ -7,6 +7,7 @@ the chain (events, views), never from the driver's own bookkeeping.
 from __future__ import annotations
 
 import contextlib
+import dataclasses
 import os
 import socket
 import subprocess
@@ -19,13 +20,21 @@ from pathlib import Path
 from typing import Any
 
 from ala import paths
-from ala.bulk import Bulk, Rpc
+from ala.bulk import Bulk, Call, Rpc, encode
 from ala.deploy import ROOT, System, deploy_system, load_system, write_deployment
-from ala.params import DEFAULT_PARAMS, SystemParams, load
+from ala.params import DEFAULT_PARAMS, AuctionParams, SystemParams, load, wad
 from ala.report import Timeline, build_report, write_report
 from ala.scenario import Market, drive, fund_market
 
 UPSTREAM_PORT = 8555  # ape-config.yaml: node.ethereum.mainnet.uri
+
+# The "thin" scenario: the March 2020 path against standing bids worth only this share of the debt (the
+# crash scenario's bids cover 1.5 times it), with the Dutch-auction fallback wired, a circuit breaker on
+# the two volatile collaterals, and a keeper that takes auctions 5% below the oracle with its own base.
+THIN_BID_COVER = Decimal("0.25")
+THIN_BREAKER = {"WETH": (Decimal("0.04"), 1800), "WBTC": (Decimal("0.04"), 1800)}  # tolerance, delay (s)
+THIN_TAKE_MARGIN = 0.05
+THIN_KEEPER_BASE = Decimal("6000000")  # whole base tokens the keeper may spend on auctions
 
 
 @dataclass
@@ -41,7 +50,7 @@ class DemoOptions:
 
 
 def load_path(options: DemoOptions, params: SystemParams) -> list[paths.Step]:
-    if options.scenario == "crash":
+    if options.scenario in ("crash", "thin"):
         return paths.march_2020()
     if options.scenario == "csv":
         if not options.csv_path:
@@ -50,7 +59,7 @@ def load_path(options: DemoOptions, params: SystemParams) -> list[paths.Step]:
     if options.scenario == "random":
         start = {c.symbol: c.price for c in params.collaterals}
         return paths.random_walk(start, seed=options.seed)
-    raise ValueError(f"unknown scenario {options.scenario!r} (crash, csv, random)")
+    raise ValueError(f"unknown scenario {options.scenario!r} (crash, thin, csv, random)")
 
 
 def _free_port(preferred: int) -> int:
@@ -102,6 +111,9 @@ class Demo:
         self.console = console
         self.network_label = network_label
         self.params = load(options.params_path)
+        self.thin = options.scenario == "thin"
+        if self.thin and self.params.auction is None:
+            self.params = dataclasses.replace(self.params, auction=AuctionParams())
         self.path = load_path(options, self.params)
 
     def say(self, text: str) -> None:
@@ -111,8 +123,14 @@ class Demo:
         system = deploy_system(project, owner, self.params, chain)
         path = write_deployment(system, ecosystem, network)
         self.say(f"deployed on {ecosystem}:{network} at block {system.block}: {path.relative_to(ROOT)}")
-        for name in ("oracle", "vault", "queue", "engine"):
-            self.say(f"  {name:<7} {getattr(system, name).address}")
+        for name in ("oracle", "vault", "queue", "engine", "auction"):
+            if getattr(system, name) is not None:
+                self.say(f"  {name:<7} {getattr(system, name).address}")
+        if self.thin:
+            for symbol, (tolerance, delay) in THIN_BREAKER.items():
+                if symbol in system.tokens:
+                    system.oracle.set_breaker(system.tokens[symbol], wad(tolerance), delay, sender=owner)
+                    self.say(f"  breaker on {symbol}: pauses on a move beyond {tolerance:.0%}, confirms after {delay}s")
         for symbol, token in system.tokens.items():
             self.say(f"  {symbol:<7} {token.address} ({len(system.feeds[symbol])} feed(s))")
         return system
@@ -136,7 +154,13 @@ class Demo:
                 bar.update(task, description=f"funding {stage}", completed=done, total=total)
 
             market: Market = fund_market(
-                system, bulk, n_borrowers=opts.borrowers, n_bidders=opts.bidders, seed=opts.seed, progress=progress
+                system,
+                bulk,
+                n_borrowers=opts.borrowers,
+                n_bidders=opts.bidders,
+                seed=opts.seed,
+                bid_cover=THIN_BID_COVER if self.thin else Decimal("1.5"),
+                progress=progress,
             )
             bar.update(task, description="funded", completed=1, total=1)
         self.say(
@@ -147,9 +171,19 @@ class Demo:
         db = Path(tempfile.mkdtemp(prefix="ala-demo-")) / "keeper.sqlite"
         deployment = system.to_json(self.network_label)
         keeper = Keeper(
-            KeeperConfig.from_deployment(deployment, rpc_url=rpc_url, private_key=keeper_key, db_path=str(db))
+            KeeperConfig.from_deployment(
+                deployment,
+                rpc_url=rpc_url,
+                private_key=keeper_key,
+                db_path=str(db),
+                take_margin=THIN_TAKE_MARGIN if self.thin else None,
+            )
         )
         keeper.startup()
+        if self.thin:
+            amount = int(THIN_KEEPER_BASE * 10**self.params.base.decimals)
+            bulk.run([Call(owner.address, system.base.address, encode(system.base, "mint", keeper.address, amount))])
+            self.say(f"keeper {keeper.keeper_id} holds {THIN_KEEPER_BASE:,} {self.params.base.symbol} to take auctions")
         # the bids wait out their activation period; the keeper activates them as a service
         waiting = max(c.waiting_period for c in self.params.collaterals)
         rpc.call("evm_increaseTime", [waiting + 1])
@@ -170,8 +204,11 @@ class Demo:
             report = keeper.run_once()
             head = int(rpc.call("eth_blockNumber"), 16)
             logs = list(system.engine.Liquidation.range(last_block + 1, head + 1))
-            last_block = head
             repaid_total += sum(Decimal(log.repaid) for log in logs) / base_unit
+            if system.auction is not None:
+                settled = system.engine.AuctionSettled.range(last_block + 1, head + 1)
+                repaid_total += sum(Decimal(log.repaid) for log in settled) / base_unit
+            last_block = head
             timeline.hours.append(step.at / 3600)
             for symbol, price in prices.items():
                 if symbol != self.params.base.symbol:

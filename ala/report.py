@@ -98,9 +98,47 @@ def build_report(
             "liquidatable": timeline.liquidatable,
         },
     }
+    report.update(_fallbacks(system, start_block, end_block, repaid, bad_debt))
     if extra:
         report.update(extra)
     return report
+
+
+def _fallbacks(system: System, start: int, end: int, queue_repaid: Decimal, bad_debt: Decimal) -> dict[str, Any]:
+    """What the Dutch auctions and the circuit breakers did, and how much debt each mechanism cleared."""
+    base_unit = Decimal(10**system.params.base.decimals)
+    auction_repaid = Decimal(0)
+    out: dict[str, Any] = {}
+    if system.auction is not None:
+        opened = list(system.engine.AuctionOpened.range(start, end + 1))
+        settled = list(system.engine.AuctionSettled.range(start, end + 1))
+        taken = list(system.auction.AuctionTaken.range(start, end + 1))
+        redone = list(system.auction.AuctionRedone.range(start, end + 1))
+        auction_repaid = sum(Decimal(log.repaid) for log in settled) / base_unit
+        out["auctions"] = {
+            "opened": len(opened),
+            "finished": sum(bool(log.finished) for log in settled),
+            "still_running": system.auction.running_auctions(),
+            "takes": len(taken),
+            "redos": len(redone),
+            "debt_repaid": _fmt(auction_repaid),
+            "refunded_to_borrowers": _fmt(sum(Decimal(log.refunded) for log in settled) / base_unit),
+            "written_off_at_settlement": _fmt(sum(Decimal(log.bad_debt) for log in settled) / base_unit),
+        }
+    trips = list(system.oracle.BreakerTripped.range(start, end + 1))
+    confirmed = list(system.oracle.PriceConfirmed.range(start, end + 1))
+    out["breakers"] = {
+        "trips": len(trips),
+        "trips_per_asset": {s: sum(system.symbol_of(t.asset) == s for t in trips) for s in system.collaterals},
+        "confirmations": len(confirmed),
+        "overrides": sum(bool(c.override) for c in confirmed),
+    }
+    out["debt_cleared_by"] = {
+        "bid_queue": _fmt(queue_repaid),
+        "dutch_auctions": _fmt(auction_repaid),
+        "bad_debt_write_off": _fmt(bad_debt),
+    }
+    return out
 
 
 def write_report(report: dict[str, Any], directory: Path, name: str = "demo") -> tuple[Path, Path]:

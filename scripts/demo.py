@@ -12,7 +12,7 @@ from ala.params import DEFAULT_PARAMS
 
 
 @click.command(short_help="The ALA crash demo on a fresh Anvil (or --fork)")
-@click.option("--scenario", type=click.Choice(["crash", "random", "csv"]), default="crash", show_default=True)
+@click.option("--scenario", type=click.Choice(["crash", "thin", "random", "csv"]), default="crash", show_default=True)
 @click.option("--csv", "csv_path", type=click.Path(exists=True, dir_okay=False), help="Price path for --scenario csv")
 @click.option("--fork", is_flag=True, help="Fork a loopback upstream (chain id 1) that has the system deployed")
 @click.option("--borrowers", default=200, show_default=True)
@@ -59,6 +59,20 @@ def cli(scenario, csv_path, fork, borrowers, bidders, seed, params_path, as_json
     for symbol, rows in report["collateral_sold_per_slot"].items():
         sold = ", ".join(f"slot {k}: {v['collateral_sold']:.4f}" for k, v in rows.items())
         console.print(f"{symbol} sold per slot: {sold}")
+    cleared = report["debt_cleared_by"]
+    console.print(
+        "debt cleared by the bid queue: {bid_queue:,}, by Dutch auctions: {dutch_auctions:,},"
+        " written off: {bad_debt_write_off:,}".format(**cleared)
+    )
+    if "auctions" in report:
+        a = report["auctions"]
+        console.print(
+            f"auctions: {a['opened']} opened, {a['finished']} finished, {a['still_running']} running;"
+            f" {a['takes']} takes, {a['redos']} redos; refunded to borrowers {a['refunded_to_borrowers']:,}"
+        )
+    b = report["breakers"]
+    per_asset = ", ".join(f"{s} {n}" for s, n in b["trips_per_asset"].items() if n)
+    console.print(f"circuit breakers: {b['trips']} trips ({per_asset or 'none'}), {b['confirmations']} confirmations")
     if "upstream_unchanged" in report:
         console.print(f"upstream unchanged by the fork run: {report['upstream_unchanged']}")
     console.print(f"wrote {', '.join(report['files'])}")
