@@ -1,10 +1,11 @@
 """Gas of the DutchAuction's kick, take and redo, measured from receipts on a local Anvil.
 
-Standalone: the auction house is deployed with an account playing the engine (engine integration is not built
-yet), a 6-decimal base asset and 18-decimal WETH, priced by the project's PriceOracle over mock feeds. Each figure
-is one transaction in the scenario described by its key; the chain is restored between scenarios. Wallets that
-receive tokens already hold some (a fresh balance slot would add 17,100 gas to any transfer), except where a key
-says otherwise.
+`measure_auction_gas`: the auction house alone, with an account playing the engine, a 6-decimal base asset and
+18-decimal WETH, priced by the project's PriceOracle over mock feeds. `measure_wired_auction_gas`: the whole
+system as `ala.deploy` builds it with an auction house wired to the engine, so the liquidation that opens an
+auction and the settlement of what it raised are measured too. Each figure is one transaction in the scenario
+described by its key; the chain is restored between scenarios. Wallets that receive tokens already hold some (a
+fresh balance slot would add 17,100 gas to any transfer), except where a key says otherwise.
 """
 
 from __future__ import annotations
@@ -25,6 +26,11 @@ SCENARIOS = {
     "take_callback": "flash take of 1 WETH through MockTakeCallee (sells to a market, approves, is pulled)",
     "redo_incentive": "after tail: fresh top from two oracle prices, pays tip + chip from the incentive balance",
     "redo_no_incentive": "below cusp: fresh top, no incentive configured",
+    "liquidate_opens_auction": "wired engine, no bids: the whole slice (tab 7,500 USDA) goes to a new auction",
+    "liquidate_queue_then_auction": "wired engine: one slot raises 3,000 USDA, the rest goes to an auction",
+    "take_wired_whole_tab": "wired engine: raises the auction's whole tab (the base goes to the engine)",
+    "settle_auction": "books a finished auction's proceeds on the vault and releases the account",
+    "redo_wired": "wired engine: after tail, fresh top from the oracle, no incentive",
 }
 
 
@@ -88,6 +94,89 @@ def measure_auction_gas(project: Any, accounts: Any, chain: Any) -> dict[str, in
 
     scenario("redo_incentive", lambda: redo(True))
     scenario("redo_no_incentive", lambda: redo(False))
+    return results
+
+
+def measure_wired_auction_gas(project: Any, accounts: Any, chain: Any) -> dict[str, int]:
+    """The `SCENARIOS` of the auction house wired to the engine: liquidate, take, settle, redo."""
+    import dataclasses
+    from decimal import Decimal
+
+    from ala.deploy import deploy_system
+    from ala.params import AuctionParams, CollateralParams, SystemParams, TokenParams
+
+    owner, lender, borrower, bidder, keeper, taker = (accounts[i] for i in (0, 1, 2, 3, 4, 5))
+    weth_params = CollateralParams(
+        symbol="WETH", decimals=18, price=Decimal(2_000), max_ltv=Decimal("0.80"), liq_ltv=Decimal("0.85")
+    )
+    params = SystemParams(
+        base=TokenParams(symbol="USDA", decimals=6, price=Decimal(1)),
+        collaterals=(weth_params, dataclasses.replace(weth_params, symbol="WBTC", decimals=8, price=Decimal(60_000))),
+        oracle_max_age=86_400,
+        auction=AuctionParams(),
+    )
+    system = deploy_system(project, owner, params, chain)
+    base, weth, vault, engine, queue, house = (
+        system.base,
+        system.tokens["WETH"],
+        system.vault,
+        system.engine,
+        system.queue,
+        system.auction,
+    )
+    vault.set_rate_model(0, 0, 0, WAD // 2, sender=owner)
+    for who in (lender, bidder, taker, keeper, borrower):
+        base.mint(who, 10**13, sender=owner)
+        weth.mint(who, 1, sender=owner)
+    base.approve(vault, MAX_UINT, sender=lender)
+    vault.deposit(1_000_000 * USDA, lender, sender=lender)
+    weth.mint(borrower, 10 * WAD, sender=owner)
+    weth.approve(vault, MAX_UINT, sender=borrower)
+    vault.add_collateral(weth, 10 * WAD, borrower, sender=borrower)
+    vault.borrow(15_000 * USDA, borrower, sender=borrower)
+    system.feeds["WETH"][0].update_answer(1_700 * 10**8, sender=owner)
+    base.approve(house, MAX_UINT, sender=taker)
+    base.approve(queue, MAX_UINT, sender=bidder)
+
+    results: dict[str, int] = {}
+
+    def scenario(name: str, run: Any) -> None:
+        snapshot = chain.snapshot()
+        try:
+            results[name] = int(run().gas_used)
+        finally:
+            chain.restore(snapshot)
+
+    def opened() -> tuple[int, Any]:
+        tx = engine.liquidate(borrower, weth, MAX_UINT, sender=keeper)
+        return engine.AuctionOpened.from_receipt(tx)[0].auction_id, tx
+
+    def queue_then_auction() -> Any:
+        queue.set_pool_params(weth, 10**16, 10, 600, 10**12, sender=owner)  # below the threshold: active at once
+        queue.submit_bid(weth, 3, 3_000 * USDA, sender=bidder)
+        return engine.liquidate(borrower, weth, MAX_UINT, sender=keeper)
+
+    def take_whole() -> Any:
+        auction_id, _ = opened()
+        return house.take(auction_id, MAX_UINT, MAX_UINT, taker, b"", sender=taker)
+
+    def settle() -> Any:
+        auction_id, _ = opened()
+        house.take(auction_id, MAX_UINT, MAX_UINT, taker, b"", sender=taker)
+        return engine.settle_auction(auction_id, sender=keeper)
+
+    def redo() -> Any:
+        auction_id, tx = opened()
+        chain.pending_timestamp = tx.timestamp + TAIL + 1
+        for feed in (*system.feeds["WETH"], *system.feeds["USDA"]):
+            feed.update_answer(feed.latestRoundData()[1], sender=owner)
+        return house.redo(auction_id, keeper, sender=keeper)
+
+    scenario("liquidate_opens_auction", lambda: opened()[1])
+    scenario("liquidate_queue_then_auction", queue_then_auction)
+    scenario("take_wired_whole_tab", take_whole)
+    scenario("settle_auction", settle)
+    scenario("redo_wired", redo)
     return results
 
 

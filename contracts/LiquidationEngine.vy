@@ -429,7 +429,9 @@ def _settle_auction(house: address, auction_id: uint256) -> uint256:
     if fresh == 0 and not info.finished:
         return 0
     self.auction_booked[auction_id] = info.raised
-    debt: uint256 = (extcall ILendingVault(vault).prepare_liquidation(info.account, info.collateral)).debt
+    # dev: settle_liquidation books at the stored index: bring it up to date first
+    extcall ILendingVault(vault).accrue_interest()
+    debt: uint256 = staticcall ILendingVault(vault).debt_of(info.account)
     repaid: uint256 = min(fresh, debt)
     bad_debt: uint256 = 0
     if repaid != 0:

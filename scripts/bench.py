@@ -53,11 +53,13 @@ def cli(network_choice: str, bidders: int, skip_keeper: bool, keeper_borrowers: 
         )
 
     with networks.parse_network_choice(network_choice):
-        from bench.auction_gas import auction_gas_rows, measure_auction_gas
+        from bench.auction_gas import auction_gas_rows, measure_auction_gas, measure_wired_auction_gas
 
         auction = measure_auction_gas(project, accounts.test_accounts, chain)
+    with networks.parse_network_choice(network_choice):
+        auction.update(measure_wired_auction_gas(project, accounts.test_accounts, chain))
     results["auction_gas"] = auction
-    table = Table(title="Dutch-auction fallback, gas (standalone auction house; not yet wired to the engine)")
+    table = Table(title="Dutch-auction fallback, gas (standalone auction house, then wired to the engine)")
     for column in ("operation", "gas", "scenario"):
         table.add_column(column)
     for row in auction_gas_rows(auction):
