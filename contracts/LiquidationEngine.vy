@@ -77,6 +77,8 @@ auction_house: public(address)
 auction_of: public(HashMap[address, uint256])
 # Auction id -> base it raised that has been booked on the vault, base units.
 auction_booked: public(HashMap[uint256, uint256])
+# Account -> auction surplus it could not be sent (its transfer failed), base units; `claim_refund` pays it.
+refunds: public(HashMap[address, uint256])
 
 # Every liquidation reads all four parameters, so they share one slot (60 bits each, dust 76 bits):
 # close_ratio (largest share of the debt one liquidation repays, WAD) | keeper_fee (share of the funds
@@ -207,6 +209,20 @@ def yank_auction(auction_id: uint256, receiver: address) -> uint256:
     assert house != empty(address), "engine: no auction house"
     extcall IDutchAuction(house).yank(auction_id, receiver)
     return self._settle_auction(house, auction_id)
+
+
+@external
+def claim_refund(receiver: address) -> uint256:
+    """
+    @notice Send the caller's held auction surplus (`refunds`) to `receiver`. Returns the amount.
+    """
+    assert receiver != empty(address), "engine: zero receiver"
+    amount: uint256 = self.refunds[msg.sender]
+    assert amount != 0, "engine: no refund"
+    self.refunds[msg.sender] = 0
+    self._push_base(receiver, amount)
+    log ILiquidationEngine.RefundClaimed(account=msg.sender, receiver=receiver, amount=amount)
+    return amount
 
 
 @external
@@ -441,7 +457,7 @@ def _settle_auction(house: address, auction_id: uint256) -> uint256:
             info.account, info.collateral, 0, self, repaid, 0, info.finished
         )
     if fresh > repaid:
-        self._push_base(info.account, fresh - repaid)
+        self._refund(info.account, fresh - repaid)
     if info.finished:
         self.auction_of[info.account] = 0
     log ILiquidationEngine.AuctionSettled(
@@ -453,6 +469,27 @@ def _settle_auction(house: address, auction_id: uint256) -> uint256:
         bad_debt=bad_debt,
     )
     return repaid
+
+
+@internal
+def _refund(account: address, amount: uint256):
+    """
+    @notice Send an auction surplus to its borrower; when the transfer fails (a token that blocks the
+            account), keep it for `claim_refund`, so that the settlement itself never fails.
+    """
+    success: bool = False
+    response: Bytes[32] = b""
+    success, response = raw_call(
+        base_asset,
+        abi_encode(account, amount, method_id=method_id("transfer(address,uint256)")),
+        max_outsize=32,
+        revert_on_failure=False,
+    )
+    if success and len(response) != 0:
+        success = convert(response, bool)
+    if not success:
+        self.refunds[account] += amount
+        log ILiquidationEngine.RefundHeld(account=account, amount=amount)
 
 
 @internal

@@ -320,3 +320,46 @@ def test_set_auction_house__checks_its_wiring_once(project, system, owner, stran
     assert engine.auction_house() == ours.address
     with ape.reverts("engine: auction house already set"):
         engine.set_auction_house(ours, sender=owner)
+
+
+def test_refund_the_borrower_cannot_receive__is_held_for_claim_refund(project, chain, system_params, owner, accounts):
+    from ala.deploy import deploy_system
+    from ala.params import AuctionParams
+    from tests.utils.actions import Actions
+
+    usdb = project.MockBlockingToken.deploy("USDB", "USDB", 6, sender=owner)
+    base = dataclasses.replace(system_params.base, symbol="USDB", address=usdb.address)
+    params = dataclasses.replace(system_params, base=base, auction=AuctionParams())
+    s = deploy_system(project, owner, params, chain)
+    actions = Actions(s, owner, chain)
+    lender, borrower, keeper, taker = accounts[1], accounts[2], accounts[4], accounts[5]
+    weth = s.tokens["WETH"]
+    s.vault.set_rate_model(0, 0, 0, WAD // 2, sender=owner)
+    actions.lend(lender, 1_000_000)
+    actions.post(borrower, "WETH", 10)
+    actions.borrow(borrower, 15_000)
+    actions.set_price("WETH", 1_700)
+    auction_id = opened(s.engine, s.engine.liquidate(borrower, weth, MAX_UINT, sender=keeper)).auction_id
+    actions.mint("USDB", borrower, 14_000, s.vault)
+    s.vault.repay(14_000 * USDA, borrower, sender=borrower)
+    usdb.set_blocked(borrower, True, sender=owner)
+    actions.mint("USDB", taker, 100_000, s.auction)
+    _, owe = s.auction.take(auction_id, MAX_UINT, MAX_UINT, taker, b"", sender=taker).return_value
+
+    tx = s.engine.settle_auction(auction_id, sender=keeper)
+
+    surplus = owe - 1_000 * USDA
+    assert s.engine.RefundHeld.from_receipt(tx)[0].amount == surplus
+    settled = s.engine.AuctionSettled.from_receipt(tx)[0]
+    assert (settled.repaid, settled.refunded, settled.finished) == (1_000 * USDA, surplus, True)
+    assert s.engine.refunds(borrower) == surplus == usdb.balanceOf(s.engine)
+    assert s.engine.auction_of(borrower) == 0 and s.vault.debt_of(borrower) == 0
+    with ape.reverts("engine: no refund"):
+        s.engine.claim_refund(keeper, sender=keeper)
+    with ape.reverts("engine: zero receiver"):
+        s.engine.claim_refund(ZERO, sender=borrower)
+    # the borrower collects it at another address
+    claim = s.engine.claim_refund(taker, sender=borrower)
+    assert claim.return_value == surplus
+    assert s.engine.RefundClaimed.from_receipt(claim)[0].receiver == taker.address
+    assert s.engine.refunds(borrower) == 0 == usdb.balanceOf(s.engine)
