@@ -67,6 +67,11 @@ MAX_LEVERAGE: constant(uint256) = 100 * WAD
 MASK_64: constant(uint256) = 2**64 - 1
 MASK_85: constant(uint256) = 2**85 - 1
 MASK_128: constant(uint256) = 2**128 - 1
+MASK_40: constant(uint256) = 2**40 - 1
+# A change of an asset's liq_ltv ramps linearly over this long, seconds (as Curve ramps A): no account
+# becomes liquidatable by a parameter step. The end of a running ramp sits in bits 208-247 of the config.
+LIQ_LTV_RAMP: constant(uint256) = 86400
+RAMP_SHIFT: constant(uint256) = 208
 INDEX_MASK: constant(uint256) = 2**192 - 1
 
 # The lent asset (ERC-4626 `asset`).
@@ -110,6 +115,8 @@ _assets: DynArray[address, MAX_ASSETS]
 # Asset -> its risk parameters packed in one slot (WAD, 64 bits each): max_ltv | liq_ltv | risk_factor,
 # then decimals (bits 192-199) and listing position + 1 (bits 200-207; 0: not listed).
 _config: HashMap[address, uint256]
+# Asset -> liq_ltv a running ramp started from (bits 0-63) | its start time (64-127).
+_liq_ramps: HashMap[address, uint256]
 # Account -> asset -> collateral posted, token units.
 _collateral: HashMap[address, HashMap[address, uint256]]
 # Asset -> Σ collateral posted by all accounts, token units.
@@ -573,18 +580,27 @@ def available_liquidity() -> uint256:
 def configure_collateral(collateral_asset: address, max_ltv: uint256, liq_ltv: uint256, risk_factor: uint256):
     """
     @notice List `collateral_asset` or change its parameters: max_ltv < liq_ltv <= 97%,
-            risk_factor <= 100%. Lowering liq_ltv can make accounts liquidatable at once.
+            risk_factor <= 100%. A listed asset's liq_ltv moves to the new value linearly over
+            LIQ_LTV_RAMP seconds from where it is now (`liq_ltv_ramp`), so no account becomes
+            liquidatable by the step; max_ltv must also stay below the current liq_ltv.
     """
     ownable._check_owner()
     assert collateral_asset != empty(address), "vault: zero asset"
     assert collateral_asset != asset, "vault: base asset as collateral"
-    assert max_ltv < liq_ltv, "vault: max_ltv must be below liq_ltv"
     assert liq_ltv <= MAX_LIQ_LTV, "vault: liq_ltv above bound"
     assert risk_factor <= WAD, "vault: risk_factor above bound"
     packed: uint256 = self._config[collateral_asset]
     # dev: decimals and listing position survive a parameter change
-    identity: uint256 = packed >> 192
-    if identity == 0:
+    identity: uint256 = (packed >> 192) & 65535
+    # dev: the liq_ltv in force (the new one for a new listing): max_ltv stays below it too
+    current: uint256 = liq_ltv
+    ramp_end: uint256 = 0
+    if identity != 0:
+        current = self._load_config(collateral_asset).liq_ltv
+        if liq_ltv != current:
+            ramp_end = block.timestamp + LIQ_LTV_RAMP
+            self._liq_ramps[collateral_asset] = current | (block.timestamp << 64)
+    else:
         assert len(self._assets) < MAX_ASSETS, "vault: too many collaterals"
         assert collateral_asset.is_contract, "vault: collateral not a contract"
         decimals: uint8 = staticcall IERC20Detailed(collateral_asset).decimals()
@@ -593,7 +609,9 @@ def configure_collateral(collateral_asset: address, max_ltv: uint256, liq_ltv: u
         assert staticcall IPriceOracle(oracle).price(collateral_asset) != 0, "vault: unpriced asset"
         self._assets.append(collateral_asset)
         identity = convert(decimals, uint256) | (len(self._assets) << 8)
-    self._config[collateral_asset] = self._pack4(max_ltv, liq_ltv, risk_factor, identity)
+    assert max_ltv < min(liq_ltv, current), "vault: max_ltv must be below liq_ltv"
+    packed = self._pack4(max_ltv, liq_ltv, risk_factor, identity)
+    self._config[collateral_asset] = packed | (ramp_end << RAMP_SHIFT)
     log ILendingVault.CollateralConfigured(
         asset=collateral_asset, max_ltv=max_ltv, liq_ltv=liq_ltv, risk_factor=risk_factor
     )
@@ -947,7 +965,7 @@ def _snapshot(account: address, collateral_asset: address, index: uint256) -> IL
     collateral_price: uint256 = staticcall IPriceOracle(oracle).price(collateral_asset)
     base_price: uint256 = staticcall IPriceOracle(oracle).price(asset)
     prices: DynArray[uint256, MAX_ASSETS] = self._prices(False)
-    prices[(self._config[collateral_asset] >> 200) - 1] = collateral_price
+    prices[((self._config[collateral_asset] >> 200) & 255) - 1] = collateral_price
     t: risk.Totals = self._totals(account, prices, base_price, index, False)
     return ILendingVault.LiquidationSnapshot(
         liquidatable=self._is_liquidatable(t, self._liq_limits),
@@ -1002,12 +1020,26 @@ def _pack_accrual(index: uint256, timestamp: uint256) -> uint256:
 @view
 def _load_config(collateral_asset: address) -> ILendingVault.CollateralConfig:
     packed: uint256 = self._config[collateral_asset]
+    liq_ltv: uint256 = (packed >> 64) & MASK_64
+    ramp_end: uint256 = (packed >> RAMP_SHIFT) & MASK_40
+    if ramp_end > block.timestamp:
+        ramp: uint256 = self._liq_ramps[collateral_asset]
+        start: int256 = convert(ramp >> 64, int256)
+        old: int256 = convert(ramp & MASK_64, int256)
+        # dev: all terms below 2**64; the division truncates toward zero, so toward the starting value
+        liq_ltv = convert(
+            old
+            + (convert(liq_ltv, int256) - old)
+            * (convert(block.timestamp, int256) - start)
+            // (convert(ramp_end, int256) - start),
+            uint256,
+        )
     return ILendingVault.CollateralConfig(
         max_ltv=packed & MASK_64,
-        liq_ltv=(packed >> 64) & MASK_64,
+        liq_ltv=liq_ltv,
         risk_factor=(packed >> 128) & MASK_64,
         scale=10 ** ((packed >> 192) & 255),
-        listed=packed >> 200,
+        listed=(packed >> 200) & 255,
     )
 
 

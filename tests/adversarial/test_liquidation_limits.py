@@ -67,15 +67,26 @@ def _liquidatable(system, account) -> bool:
     return flag
 
 
-def test_liquidate__health_exactly_one__is_not_liquidatable_and_one_wei_below_is(at_the_line, system, owner, keeper):
+def _wait_out_the_ramp(actions, chain):
+    """Let a liq_ltv ramp (one day) finish; post every price again so that none is stale."""
+    chain.pending_timestamp = chain.blocks.head.timestamp + 86_400
+    actions.refresh_feeds()
+
+
+def test_liquidate__health_exactly_one__is_not_liquidatable_and_one_wei_below_is(
+    at_the_line, actions, chain, system, owner, keeper
+):
     vault, weth = system.vault, system.tokens["WETH"]
     # liq_ltv 80%: capacity 16,000 = debt, health exactly 1
     vault.configure_collateral(weth, 70 * WAD // 100, 80 * WAD // 100, WAD // 10, sender=owner)
+    _wait_out_the_ramp(actions, chain)
     assert vault.account_health(at_the_line).health == WAD
     assert not _liquidatable(system, at_the_line)
     with ape.reverts("engine: healthy"):
         system.engine.liquidate(at_the_line, weth, MAX_UINT, sender=keeper)
     vault.configure_collateral(weth, 70 * WAD // 100, 80 * WAD // 100 - 1, WAD // 10, sender=owner)
+    assert not _liquidatable(system, at_the_line)  # the 1-wei step ramps in too
+    _wait_out_the_ramp(actions, chain)
     assert _liquidatable(system, at_the_line)
 
 

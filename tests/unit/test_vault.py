@@ -39,6 +39,7 @@ NOT_NEW_OWNER = "ownable_2step: caller is not the new owner"
 FEED_DECIMALS = 8
 DAY = 86_400
 PCT = WAD // 100
+LIQ_LTV_RAMP = 86_400  # LendingVault.LIQ_LTV_RAMP
 
 LIQUIDITY = 1_000_000  # whole base tokens `lender` lends in the `lent` fixture
 WETH_POSTED = 10  # whole WETH ($20,000) `borrower` posts in the `borrowed` fixture
@@ -1918,13 +1919,21 @@ def test_account_health__no_position__unbounded_and_not_liquidatable(vault, stra
     assert vault.account_health(stranger) == (0, 0, MAX_UINT, MAX_UINT, MAX_UINT, False)
 
 
+def wait_out_the_ramp(chain, feeds, owner):
+    """Let a liq_ltv ramp (one day) finish, then post every feed's price again so that none is stale."""
+    chain.pending_timestamp = chain.blocks.head.timestamp + LIQ_LTV_RAMP
+    for feed in feeds.values():
+        feed.update_answer(feed.latestRoundData()[1], sender=owner)
+
+
 def test_account_health__below_liquidation_ltv__liquidatable_by_health_alone(
-    lent, no_interest, vault, post, owner, set_price, weth, borrower, unit
+    lent, no_interest, vault, post, owner, set_price, weth, borrower, unit, chain, feeds
 ):
     post(borrower, weth, WETH_POSTED * WAD)
     vault.borrow(16_000 * unit, borrower, sender=borrower)
     # liq_ltv 80% puts the line exactly at 16,000 of debt: health 1.0 is not liquidatable
     vault.configure_collateral(weth, 79 * PCT, 80 * PCT, 10 * PCT, sender=owner)
+    wait_out_the_ramp(chain, feeds, owner)
     health = vault.account_health(borrower)
     assert health.health == WAD
     assert not health.liquidatable
@@ -2047,15 +2056,17 @@ def test_configure_collateral__lists_a_new_asset_and_emits_collateral_configured
 
 
 @decimals_free
-def test_configure_collateral__listed_asset__updates_in_place(vault, owner, weth, wbtc, gold):
+def test_configure_collateral__listed_asset__updates_in_place(vault, owner, weth, wbtc, gold, chain, feeds):
     vault.configure_collateral(wbtc, 50 * PCT, 60 * PCT, 30 * PCT, sender=owner)
+    wait_out_the_ramp(chain, feeds, owner)  # liq_ltv moves to 60% over a day
     assert vault.collateral_config(wbtc) == (50 * PCT, 60 * PCT, 30 * PCT, 10**8, 2)
     assert vault.collateral_assets() == [weth.address, wbtc.address, gold.address]
 
 
 @decimals_free
-def test_configure_collateral__accepts_the_edges_of_every_bound(vault, owner, gold):
+def test_configure_collateral__accepts_the_edges_of_every_bound(vault, owner, gold, chain, feeds):
     vault.configure_collateral(gold, 0, 97 * PCT, WAD, sender=owner)
+    wait_out_the_ramp(chain, feeds, owner)  # liq_ltv moves to 97% over a day
     assert vault.collateral_config(gold)[:3] == (0, 97 * PCT, WAD)
     vault.configure_collateral(gold, 97 * PCT - 1, 97 * PCT, 0, sender=owner)
     assert vault.collateral_config(gold)[:3] == (97 * PCT - 1, 97 * PCT, 0)

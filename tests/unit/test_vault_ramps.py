@@ -1,0 +1,126 @@
+"""LendingVault liq_ltv ramps: a change of a listed asset's liquidation threshold moves linearly over LIQ_LTV_RAMP
+seconds from the value in force, so no account becomes liquidatable by the parameter step itself.
+
+The borrower posts 10 WETH at $2,000 ($20,000; max_ltv 80%, liq_ltv 85%) and borrows 16,000 USDA (LTV 80%).
+"""
+
+import ape
+import pytest
+
+WAD = 10**18
+USDA = 10**6
+RAMP = 86_400
+PCT = WAD // 100
+
+
+@pytest.fixture
+def weth(system):
+    return system.tokens["WETH"]
+
+
+@pytest.fixture
+def position(actions, lender, borrower, owner, system):
+    system.vault.set_rate_model(0, 0, 0, WAD // 2, sender=owner)  # no interest: health moves with liq_ltv alone
+    actions.lend(lender, 1_000_000)
+    actions.post(borrower, "WETH", 10)
+    actions.borrow(borrower, 16_000)
+    return borrower
+
+
+def configure(system, owner, weth, max_ltv, liq_ltv, chain):
+    """configure_collateral mined at a known timestamp (the ramp starts there); returns (receipt, timestamp)."""
+    at = chain.blocks.head.timestamp + 1
+    chain.pending_timestamp = at
+    tx = system.vault.configure_collateral(weth, max_ltv, liq_ltv, 10 * PCT, sender=owner)
+    return tx, at
+
+
+def in_force_at(system, weth, chain, timestamp):
+    """The liq_ltv in force at `timestamp` (a block mined then)."""
+    chain.pending_timestamp = timestamp
+    chain.mine()
+    return system.vault.collateral_config(weth).liq_ltv
+
+
+def linear(old, new, start, now):
+    """The ramp's value: from `old` toward `new`, rounded toward `old`."""
+    elapsed = min(now - start, RAMP)
+    if old > new:
+        return old - (old - new) * elapsed // RAMP
+    return old + (new - old) * elapsed // RAMP
+
+
+def test_lowering_liq_ltv__ramps_linearly_over_a_day(system, owner, weth, chain, position):
+    tx, start = configure(system, owner, weth, 70 * PCT, 75 * PCT, chain)
+
+    assert system.vault.CollateralConfigured.from_receipt(tx)[0].liq_ltv == 75 * PCT
+    assert system.vault.collateral_config(weth).liq_ltv == 85 * PCT  # in the block of the change
+    for elapsed in (1, 3_600, RAMP // 3, RAMP // 2, RAMP - 1, RAMP, RAMP + 3_600):
+        expected = linear(85 * PCT, 75 * PCT, start, start + elapsed)
+        assert in_force_at(system, weth, chain, start + elapsed) == expected
+    assert system.vault.collateral_config(weth).liq_ltv == 75 * PCT
+
+
+def test_raising_liq_ltv__ramps_too(system, owner, weth, chain, position):
+    _, start = configure(system, owner, weth, 80 * PCT, 90 * PCT, chain)
+    assert in_force_at(system, weth, chain, start + RAMP // 4) == 85 * PCT + 5 * PCT // 4
+    assert in_force_at(system, weth, chain, start + RAMP) == 90 * PCT
+
+
+def test_a_healthy_account__is_not_made_liquidatable_by_the_change(system, owner, weth, chain, position):
+    """LTV 80% against liq_ltv 85% (health 1.0625). Lowering liq_ltv to 75% leaves it healthy in the block of the
+    change; it becomes liquidatable only once the ramp crosses its LTV (80%), half-way through, which gives the
+    borrower half a day to repay or add collateral."""
+    health_before = system.vault.account_health(position).health
+    _, start = configure(system, owner, weth, 70 * PCT, 75 * PCT, chain)
+    assert system.vault.account_health(position).health == health_before
+    assert system.engine.liquidatable([position]) == [False]
+
+    chain.pending_timestamp = start + RAMP // 2 - 60
+    chain.mine()
+    assert not system.vault.account_health(position).liquidatable
+    chain.pending_timestamp = start + RAMP // 2 + 60
+    chain.mine()
+    assert system.vault.account_health(position).liquidatable
+
+
+def test_a_change_during_a_ramp__starts_from_the_value_in_force(system, owner, weth, chain, position):
+    _, start = configure(system, owner, weth, 70 * PCT, 75 * PCT, chain)
+    halfway = in_force_at(system, weth, chain, start + RAMP // 2)
+    assert halfway == 80 * PCT
+    # the owner changes their mind: back to 85%, from where the threshold is now (80%)
+    _, restart = configure(system, owner, weth, 70 * PCT, 85 * PCT, chain)
+    ramp_from = linear(85 * PCT, 75 * PCT, start, restart)
+    assert system.vault.collateral_config(weth).liq_ltv == ramp_from  # no jump at the restart
+    assert in_force_at(system, weth, chain, restart + RAMP // 2) == linear(
+        ramp_from, 85 * PCT, restart, restart + RAMP // 2
+    )
+    assert in_force_at(system, weth, chain, restart + RAMP) == 85 * PCT
+
+
+def test_other_parameters_changed__no_ramp(system, owner, weth, chain, position):
+    _, start = configure(system, owner, weth, 75 * PCT, 85 * PCT, chain)
+    assert system.vault.collateral_config(weth).max_ltv == 75 * PCT
+    assert in_force_at(system, weth, chain, start + RAMP // 2) == 85 * PCT
+
+
+def test_max_ltv_at_or_above_the_liq_ltv_in_force__reverts(system, owner, weth, chain, position):
+    """Raising both limits at once would let an account open at the new max_ltv while the threshold still ramps
+    up from the old liq_ltv: it would be liquidatable at once."""
+    with ape.reverts("vault: max_ltv must be below liq_ltv"):
+        system.vault.configure_collateral(weth, 86 * PCT, 90 * PCT, 10 * PCT, sender=owner)
+    config = system.vault.collateral_config(weth)
+    assert (config.max_ltv, config.liq_ltv) == (80 * PCT, 85 * PCT)
+    # during a ramp down, max_ltv must stay below the threshold in force, not only below the target
+    _, start = configure(system, owner, weth, 70 * PCT, 75 * PCT, chain)
+    chain.pending_timestamp = start + RAMP // 2
+    with ape.reverts("vault: max_ltv must be below liq_ltv"):
+        system.vault.configure_collateral(weth, 80 * PCT, 85 * PCT, 10 * PCT, sender=owner)
+
+
+def test_listing_a_new_asset__takes_its_liq_ltv_at_once(project, system, owner, chain):
+    token = project.MockERC20.deploy("NEW", "NEW", 18, sender=owner)
+    feed = project.MockAggregator.deploy(8, "NEW / USD", 10**8, sender=owner)
+    system.oracle.set_feeds(token, [feed], 86_400, 0, sender=owner)
+    system.vault.configure_collateral(token, 50 * PCT, 60 * PCT, 10 * PCT, sender=owner)
+    assert system.vault.collateral_config(token).liq_ltv == 60 * PCT
