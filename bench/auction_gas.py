@@ -34,6 +34,19 @@ SCENARIOS = {
 }
 
 
+def _scenarios(chain: Any, results: dict[str, int]) -> Any:
+    """`scenario(name, run)`: record the gas of the transaction `run()` returns, then restore the chain."""
+
+    def scenario(name: str, run: Any) -> None:
+        snapshot = chain.snapshot()
+        try:
+            results[name] = int(run().gas_used)
+        finally:
+            chain.restore(snapshot)
+
+    return scenario
+
+
 def measure_auction_gas(project: Any, accounts: Any, chain: Any) -> dict[str, int]:
     """Gas used by each scenario of `SCENARIOS`, keyed like it."""
     owner, borrower, taker, keeper, engine, market = (accounts[i] for i in (0, 2, 3, 4, 6, 7))
@@ -61,13 +74,7 @@ def measure_auction_gas(project: Any, accounts: Any, chain: Any) -> dict[str, in
         return house.AuctionKicked.from_receipt(tx)[0].auction_id, tx
 
     results: dict[str, int] = {}
-
-    def scenario(name: str, run: Any) -> None:
-        snapshot = chain.snapshot()
-        try:
-            results[name] = int(run().gas_used)
-        finally:
-            chain.restore(snapshot)
+    scenario = _scenarios(chain, results)
 
     scenario("kick", lambda: kick(10 * WAD, 15_000 * USDA, 1_800 * WAD)[1])
 
@@ -139,13 +146,7 @@ def measure_wired_auction_gas(project: Any, accounts: Any, chain: Any) -> dict[s
     base.approve(queue, MAX_UINT, sender=bidder)
 
     results: dict[str, int] = {}
-
-    def scenario(name: str, run: Any) -> None:
-        snapshot = chain.snapshot()
-        try:
-            results[name] = int(run().gas_used)
-        finally:
-            chain.restore(snapshot)
+    scenario = _scenarios(chain, results)
 
     def opened() -> tuple[int, Any]:
         tx = engine.liquidate(borrower, weth, MAX_UINT, sender=keeper)
