@@ -1159,9 +1159,7 @@ class AuctionStrategy:
         k = self.k
         assert k.rpc is not None and k.txs is not None
         if not self.house:
-            self.resolve()
-            if not self.house:
-                return
+            return  # `Keeper.step` looks for one once per step
         next_id = abi.NEXT_AUCTION_ID.decode(k.rpc.eth_call(self.house, abi.NEXT_AUCTION_ID.encode(), k.tag))
         self.open.update(range(self.next_seen, next_id))
         self.next_seen = max(self.next_seen, next_id)
@@ -1469,7 +1467,7 @@ class Keeper:
                 self._poll_logs(report.block, report)
                 if self.config.liquidate:
                     self.breakers.run(report)
-                if self.config.liquidate and self.config.auctions and not self.auctions.house:
+                if self.config.auctions and not self.auctions.house:
                     self.auctions.resolve()
                 if self.config.liquidate:
                     self.liquidations.run(report, stop)

@@ -124,7 +124,7 @@ def liquidate(account: address, collateral: address, max_repay: uint256) -> (uin
     assert not staticcall IPriceOracle(oracle).liquidations_paused(collateral), "engine: liquidations paused"
     running: uint256 = self.auction_of[account]
     if running != 0:
-        self._settle_auction(self.auction_house, running)
+        self._settle_auction(running, staticcall IDutchAuction(self.auction_house).auction_info(running))
         assert self.auction_of[account] == 0, "engine: auction running"
     snap: ILendingVault.LiquidationSnapshot = extcall ILendingVault(vault).prepare_liquidation(account, collateral)
     assert snap.liquidatable, "engine: healthy"
@@ -190,10 +190,10 @@ def settle_auction(auction_id: uint256) -> uint256:
     """
     house: address = self.auction_house
     assert house != empty(address), "engine: no auction house"
-    account: address = (staticcall IDutchAuction(house).auction_info(auction_id)).account
-    assert account != empty(address), "engine: unknown auction"
-    assert self.auction_of[account] == auction_id, "engine: auction already settled"
-    return self._settle_auction(house, auction_id)
+    info: IDutchAuction.AuctionInfo = staticcall IDutchAuction(house).auction_info(auction_id)
+    assert info.account != empty(address), "engine: unknown auction"
+    assert self.auction_of[info.account] == auction_id, "engine: auction already settled"
+    return self._settle_auction(auction_id, info)
 
 
 @external
@@ -208,7 +208,7 @@ def yank_auction(auction_id: uint256, receiver: address) -> uint256:
     house: address = self.auction_house
     assert house != empty(address), "engine: no auction house"
     extcall IDutchAuction(house).yank(auction_id, receiver)
-    return self._settle_auction(house, auction_id)
+    return self._settle_auction(auction_id, staticcall IDutchAuction(house).auction_info(auction_id))
 
 
 @external
@@ -435,12 +435,12 @@ def _auction_slice(
 
 
 @internal
-def _settle_auction(house: address, auction_id: uint256) -> uint256:
+def _settle_auction(auction_id: uint256, info: IDutchAuction.AuctionInfo) -> uint256:
     """
-    @notice Book the base auction `auction_id` raised since its last settlement (the auction house
-            sent it to this engine) and, once the auction has ended, release its account.
+    @notice Book the base auction `auction_id` (`info`: its auction_info now) raised since its last
+            settlement (the auction house sent it to this engine) and, once the auction has ended,
+            release its account.
     """
-    info: IDutchAuction.AuctionInfo = staticcall IDutchAuction(house).auction_info(auction_id)
     fresh: uint256 = info.raised - self.auction_booked[auction_id]
     if fresh == 0 and not info.finished:
         return 0
