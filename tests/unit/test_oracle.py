@@ -244,9 +244,15 @@ def test_price__stale_feed__reverts(oracle, owner, asset, make_feed, chain):
 def test_price__answer_exactly_max_age_old__is_fresh(oracle, owner, asset, make_feed, chain):
     feed = make_feed(2_000)
     configure(oracle, owner, asset, [feed])
-    feed.update_round_data(to_answer(2_100, 8), now(chain) - MAX_AGE, 0, sender=owner)
+    # Pin each update's block time: calls read the latest block's time, and an unpinned block may land a
+    # wall-clock second later than the head the answer's age was computed from.
+    mined_at = now(chain) + 1
+    chain.pending_timestamp = mined_at
+    feed.update_round_data(to_answer(2_100, 8), mined_at - MAX_AGE, 0, sender=owner)
     assert oracle.price(asset) == 2_100 * WAD
-    feed.update_round_data(to_answer(2_100, 8), now(chain) - MAX_AGE - 1, 0, sender=owner)
+    mined_at += 1
+    chain.pending_timestamp = mined_at
+    feed.update_round_data(to_answer(2_100, 8), mined_at - MAX_AGE - 1, 0, sender=owner)
     with ape.reverts("oracle: stale price"):
         oracle.price(asset)
 
