@@ -1,13 +1,12 @@
 """PriceOracle: per-asset circuit breaker (poke, trip, persistence, blip, guardian override) and EWMA volatility."""
 
-from math import isqrt
-
 import ape
 import pytest
 from hypothesis import given
 from hypothesis import strategies as st
 
 from tests.utils.isolation import isolated
+from tests.utils.oracle_model import ltv_factor, next_variance, volatility
 
 WAD = 10**18
 FEED_DECIMALS = 8
@@ -65,29 +64,6 @@ def post(feed, owner, chain):
 def advance(chain, seconds):
     chain.pending_timestamp += seconds
     chain.mine()
-
-
-def ceil_div(x, y):
-    return -(-x // y)
-
-
-def next_variance(variance, previous, price, lam):
-    """Exact integer replay of PriceOracle._next_variance."""
-    ret = min(ceil_div(abs(price - previous) * WAD, previous), 100 * WAD)
-    return ceil_div(lam * variance + (WAD - lam) * ceil_div(ret * ret, WAD), WAD)
-
-
-def volatility(variance):
-    scaled = variance * WAD
-    root = isqrt(scaled)
-    return root + (root * root < scaled)
-
-
-def ltv_factor(variance, k, min_factor):
-    if k == 0:
-        return WAD
-    cut = ceil_div(k * volatility(variance), WAD)
-    return min_factor if cut >= WAD - min_factor else WAD - cut
 
 
 def wad_price(usd):
