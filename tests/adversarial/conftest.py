@@ -41,7 +41,7 @@ class Market:
     def __getattr__(self, name: str) -> Any:
         if name in ("weth", "wbtc", "gold"):
             return self.system.tokens[name.upper()]
-        if name in ("vault", "queue", "engine", "oracle", "base"):
+        if name in ("vault", "queue", "engine", "oracle", "base", "auction"):
             return getattr(self.system, name)
         raise AttributeError(name)
 
