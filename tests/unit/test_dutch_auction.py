@@ -322,6 +322,24 @@ def test_take__partial__keeps_the_auction_running(
     assert house.AuctionTaken.from_receipt(tx)[0].owe == mul_div(10**7, price * unit, 10**8 * WAD, True)
 
 
+def test_take__value_not_a_whole_base_unit__the_taker_pays_the_unit_rounded_up(
+    house, kick, pay, borrower, taker, weth, unit, chain
+):
+    """The round numbers elsewhere divide exactly; here they do not, so rounding `owe` down would show."""
+    auction_id, kicked = kick(borrower, weth, 10 * WAD, 100_000 * unit, 1_234_567_891 * WAD // 10**6)
+    pay(taker, 10_000 * unit)
+    price = 1_234_567_891 * WAD // 10**6
+    chain.pending_timestamp = kicked.timestamp + 1
+    tx = house.take(auction_id, 3, price, taker, b"", sender=taker)  # 3 wei of WETH: far below one base unit
+    taken = house.AuctionTaken.from_receipt(tx)[0]
+    assert (taken.price, taken.bought, taken.owe) == (price, 3, 1)
+    amount = 123_456_789_123_456_789
+    tx = house.take(auction_id, amount, price, taker, b"", sender=taker)
+    taken = house.AuctionTaken.from_receipt(tx)[0]
+    exact = Fraction(amount * price * unit, 10**18 * WAD)
+    assert exact.denominator != 1 and taken.owe == -(-exact.numerator // exact.denominator)
+
+
 def test_take__partial_that_would_leave_dust__is_reduced_to_leave_exactly_dust(
     house, kick, pay, borrower, taker, weth, unit
 ):
