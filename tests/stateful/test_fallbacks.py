@@ -16,7 +16,8 @@ liquidatable account can be liquidated, here even with no bids, while its asset 
 auction running), 8 (bad debt only once the collateral is gone, reserves first), and the fallback's own
 (auction bookkeeping, breaker state, volatility estimate, thresholds in force).
 
-Budget: `FALLBACK_EXAMPLES` x `FALLBACK_STEPS` (ci profile 25 x 40, deep 200 x 60).
+Budget: `FALLBACK_EXAMPLES` x `FALLBACK_STEPS` (ci profile 25 x 40, deep 200 x 60). A scripted crash runs the
+same rules and checks through every mechanism in turn, so no path depends on the campaign's luck.
 """
 
 from __future__ import annotations
@@ -658,6 +659,7 @@ def test_fallbacks_state_machine(fallback_market, chain):
             deadline=None,
             phases=[Phase.generate, Phase.target, Phase.shrink],
             derandomize=PROFILE == "ci",
+            database=None,
         ),
     )
     seconds = time.monotonic() - started
@@ -666,6 +668,63 @@ def test_fallbacks_state_machine(fallback_market, chain):
     )
     for key, count in sorted(STAT.items()):
         print(f"  {key}: {count}")
-    # the run must have exercised what it is about
-    for needed in ("auction opened", "take", "poke", "liquidate", "revert: engine: liquidations paused"):
-        assert STAT[needed] > 0, f"the campaign never reached {needed!r}"
+    assert STAT["liquidate"] > 0 and STAT["poke"] > 0, "the campaign never liquidated"
+
+
+# A crash played through the same machine, every invariant checked after every step: the paths a random campaign
+# reaches only by luck (a trip and its persistence, an auction taken, redone, taken out and settled) every time.
+SCRIPT = [
+    ("price_moves", {"symbol": "WETH", "move": 800, "poked": True}),  # -20%: the breaker trips
+    ("keeper_liquidates", {"who": 0, "symbol": "WETH"}),  # paused
+    ("guardian_confirms_the_price", {"symbol": "WETH", "who": "stranger"}),
+    ("time_passes", {"seconds": 1_800}),
+    ("keeper_pokes", {"symbol": "WETH"}),  # the move persisted past the delay: accepted
+    ("keeper_liquidates", {"who": 0, "symbol": "WETH"}),  # the bids raise 6,000 USDA: the rest goes to auction
+    ("keeper_liquidates", {"who": 0, "symbol": "WETH"}),  # the account's auction is running
+    ("keeper_redoes", {"k": 0}),  # not due
+    ("taker_takes", {"k": 0, "pct": 10, "stingy": True}),  # max_price one wei low
+    ("taker_takes", {"k": 0, "pct": 10, "stingy": False}),
+    ("anyone_settles", {"k": 0}),  # books the proceeds, the auction runs on
+    ("time_passes", {"seconds": 9_000}),  # past tail
+    ("keeper_redoes", {"k": 0}),
+    ("taker_takes", {"k": 0, "pct": 100, "stingy": False}),  # raises the rest of the tab
+    ("anyone_settles", {"k": 0}),  # releases the account
+    ("anyone_settles", {"k": 0}),  # already settled
+    ("borrower_borrows_within_volatility_adjusted_limits", {"who": 2, "usd": 100}),
+    ("borrower_borrows_within_volatility_adjusted_limits", {"who": 1, "usd": 60_000}),  # beyond the limit
+    ("owner_moves_liq_ltv", {"symbol": "GOLD", "delta": -10}),
+    ("time_passes", {"seconds": 3_600}),
+    ("borrower_repays_even_while_paused", {"who": 0, "pct": 100}),
+]
+
+
+def test_fallbacks__scripted_crash__every_mechanism_in_turn(fallback_market, chain):
+    FallbackMachine.m = fallback_market
+    FallbackMachine.chain = chain
+    before = Counter(STAT)
+    machine = FallbackMachine()
+    checks = [getattr(machine, name) for name in dir(machine) if name.startswith("invariant_")]
+    try:
+        for name, kwargs in SCRIPT:
+            getattr(machine, name)(**kwargs)
+            for check in checks:
+                check()
+    finally:
+        machine.teardown()
+    seen = Counter(STAT)
+    seen.subtract(before)
+    for needed in (
+        "revert: engine: liquidations paused",
+        "revert: oracle: not owner or guardian",
+        "auction opened",
+        "revert: engine: auction running",
+        "revert: auction: cannot reset",
+        "revert: auction: too expensive",
+        "redo",
+        "auction raised its tab",
+        "revert: engine: auction already settled",
+        "revert: vault: exceeds max ltv",
+        "configure_collateral",
+    ):
+        assert seen[needed] > 0, f"the script never reached {needed!r}: {dict(seen)}"
+    assert seen["take"] == 2 and seen["settle_auction"] == 2
