@@ -22,7 +22,8 @@ def test_vault__deposit_borrow_repay_redeem__round_trip(vault, base_token, weth,
     chain.mine()
     debt = vault.debt_of(borrower)
     assert debt > 10_000 * unit
-    fund(base_token, borrower, debt, vault)
+    # a margin: the repayment lands a block (maybe a second of interest) after the read
+    fund(base_token, borrower, debt + debt // 1_000, vault)
     vault.repay(2**256 - 1, borrower, sender=borrower)
     assert vault.debt_of(borrower) == 0
     vault.remove_collateral(weth, 2**256 - 1, borrower, sender=borrower)
