@@ -113,7 +113,12 @@ def deploy_system(project: Any, sender: Any, params: SystemParams, chain: Any = 
         )
 
     base = tokens[params.base.symbol]
-    vault = project.LendingVault.deploy(base, oracle, f"ALA {params.base.symbol} vault", "alaV", sender=sender)
+    rate_model = project.KinkedRateModel.deploy(
+        wad(params.base_rate), wad(params.slope_low), wad(params.slope_high), wad(params.kink), sender=sender
+    )
+    vault = project.LendingVault.deploy(
+        base, oracle, rate_model, f"ALA {params.base.symbol} vault", "alaV", sender=sender
+    )
     queue = project.LiquidationQueue.deploy(base, sender=sender)
     engine = project.LiquidationEngine.deploy(vault, queue, sender=sender)
     vault.set_engine(engine, sender=sender)
@@ -126,9 +131,6 @@ def deploy_system(project: Any, sender: Any, params: SystemParams, chain: Any = 
         wad(params.max_leverage),
         wad(params.liq_leverage),
         sender=sender,
-    )
-    vault.set_rate_model(
-        wad(params.base_rate), wad(params.slope_low), wad(params.slope_high), wad(params.kink), sender=sender
     )
     vault.set_reserve_factor(wad(params.reserve_factor), sender=sender)
     for c in params.collaterals:

@@ -131,7 +131,7 @@ def measure_wired_auction_gas(project: Any, accounts: Any, chain: Any) -> dict[s
         system.queue,
         system.auction,
     )
-    vault.set_rate_model(0, 0, 0, WAD // 2, sender=owner)
+    vault.set_rate_model(project.KinkedRateModel.deploy(0, 0, 0, WAD // 2, sender=owner), sender=owner)
     for who in (lender, bidder, taker, keeper, borrower):
         base.mint(who, 10**13, sender=owner)
         weth.mint(who, 1, sender=owner)

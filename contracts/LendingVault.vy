@@ -25,6 +25,7 @@ implements: IERC4626
 
 from interfaces import ILendingVault
 from interfaces import IPriceOracle
+from interfaces import IRateModel
 
 implements: ILendingVault
 
@@ -58,20 +59,23 @@ DECIMALS_OFFSET: constant(uint8) = 6
 # Hard bounds of the owner's setters.
 MAX_LIQ_LTV: constant(uint256) = 97 * 10**16
 MAX_RESERVE_FACTOR: constant(uint256) = 5 * 10**17
-MAX_BASE_RATE: constant(uint256) = WAD
-MAX_SLOPE_LOW: constant(uint256) = 3 * WAD
-MAX_SLOPE_HIGH: constant(uint256) = 10 * WAD
+# Highest annual borrow rate a rate model may quote, WAD (KinkedRateModel's bounds sum to 1400%).
+MAX_BORROW_RATE: constant(uint256) = 14 * WAD
 MAX_RISK_RATIO: constant(uint256) = 100 * WAD
 MAX_LEVERAGE: constant(uint256) = 100 * WAD
 # Bit masks of the packed storage words.
 MASK_64: constant(uint256) = 2**64 - 1
-MASK_85: constant(uint256) = 2**85 - 1
+MASK_72: constant(uint256) = 2**72 - 1
 MASK_128: constant(uint256) = 2**128 - 1
 MASK_40: constant(uint256) = 2**40 - 1
-# A change of an asset's liq_ltv ramps linearly over this long, seconds (as Curve ramps A): no account
-# becomes liquidatable by a parameter step. The end of a running ramp sits in bits 208-247 of the config.
+MASK_160: constant(uint256) = 2**160 - 1
+# A change of a liquidation threshold (an asset's liq_ltv, or the market's base_risk_factor,
+# liq_risk_ratio and liq_leverage) ramps linearly over this long, seconds (as Curve ramps A): no account
+# becomes liquidatable by a parameter step. The end of a running ramp sits in bits 208-247 of an asset's
+# config and in bits 216-255 of the market limits.
 LIQ_LTV_RAMP: constant(uint256) = 86400
 RAMP_SHIFT: constant(uint256) = 208
+LIMITS_RAMP_SHIFT: constant(uint256) = 216
 INDEX_MASK: constant(uint256) = 2**192 - 1
 
 # The lent asset (ERC-4626 `asset`).
@@ -99,12 +103,14 @@ _accrual: uint256
 _total_scaled_debt: uint256
 # Account -> scaled debt (debt / borrow index).
 _scaled_debt: HashMap[address, uint256]
-# Share of accrued interest that goes to the reserves, WAD.
-reserve_factor: public(uint256)
-# Kinked rate model, annual WAD rates, 64 bits each: base_rate | slope_low | slope_high | kink.
-_rate_model: uint256
-# Liquidation thresholds, WAD, 85 bits each: base_risk_factor | liq_risk_ratio | liq_leverage.
+# The interest rate model (IRateModel) in bits 0-159 and the reserve factor (share of accrued
+# interest that goes to the reserves, WAD) in bits 160-255: one slot, read by every accrual.
+_rates: uint256
+# Liquidation thresholds, WAD, 72 bits each: base_risk_factor | liq_risk_ratio | liq_leverage, and
+# the end of a running ramp toward them (bits 216-255; 0: none).
 _liq_limits: uint256
+# The three thresholds in force when the running ramp started, packed as in _liq_limits.
+_liq_limits_from: uint256
 # Opening limits, WAD, 128 bits each: max_risk_ratio | max_leverage.
 _open_limits: uint256
 # Base units of debt written off as bad debt, cumulative.
@@ -115,7 +121,7 @@ _assets: DynArray[address, MAX_ASSETS]
 # Asset -> its risk parameters packed in one slot (WAD, 64 bits each): max_ltv | liq_ltv | risk_factor,
 # then decimals (bits 192-199) and listing position + 1 (bits 200-207; 0: not listed).
 _config: HashMap[address, uint256]
-# Asset -> liq_ltv a running ramp started from (bits 0-63) | its start time (64-127).
+# Asset -> liq_ltv a running ramp started from.
 _liq_ramps: HashMap[address, uint256]
 # Account -> asset -> collateral posted, token units.
 _collateral: HashMap[address, HashMap[address, uint256]]
@@ -124,9 +130,10 @@ _total_collateral: HashMap[address, uint256]
 
 
 @deploy
-def __init__(asset_: address, oracle_: address, name_: String[25], symbol_: String[5]):
+def __init__(asset_: address, oracle_: address, rate_model_: address, name_: String[25], symbol_: String[5]):
     assert asset_ != empty(address), "vault: zero asset"
     assert oracle_ != empty(address), "vault: zero oracle"
+    self._check_rate_model(rate_model_)
     decimals: uint8 = staticcall IERC20Detailed(asset_).decimals()
     assert decimals <= 18, "vault: decimals above 18"
     asset = asset_
@@ -138,9 +145,8 @@ def __init__(asset_: address, oracle_: address, name_: String[25], symbol_: Stri
     erc20.__init__(name_, symbol_, decimals + DECIMALS_OFFSET, name_, "1")
 
     self._accrual = self._pack_accrual(WAD, block.timestamp)
-    self.reserve_factor = 10**17
-    self._rate_model = self._pack4(0, 4 * 10**16, 75 * 10**16, 8 * 10**17)
-    self._liq_limits = self._pack3(2 * 10**16, 3 * WAD // 2, 15 * WAD)
+    self._rates = convert(rate_model_, uint256) | (10**17 << 160)
+    self._liq_limits = 2 * 10**16 | (3 * WAD // 2 << 72) | (15 * WAD << 144)
     self._open_limits = WAD | (10 * WAD << 128)
 
 
@@ -469,42 +475,52 @@ def total_collateral(collateral_asset: address) -> uint256:
     return self._total_collateral[collateral_asset]
 
 
+# The configuration views skip the reentrancy lock: no function writes configuration and calls out
+# before it is whole, so a reentrant read cannot see it half-written (and the vault is at its EIP-170 size).
 @external
 @view
+@reentrant
 def collateral_assets() -> DynArray[address, MAX_ASSETS]:
     return self._assets
 
 
 @external
 @view
+@reentrant
 def collateral_config(collateral_asset: address) -> ILendingVault.CollateralConfig:
     return self._load_config(collateral_asset)
 
 
 @external
 @view
+@reentrant
 def risk_limits() -> ILendingVault.RiskLimits:
-    liq: uint256 = self._liq_limits
+    """
+    @notice The opening limits and the liquidation thresholds in force, a running ramp included.
+    """
+    liq: uint256 = self._liq_limits_now()
     opening: uint256 = self._open_limits
     return ILendingVault.RiskLimits(
-        base_risk_factor=liq & MASK_85,
+        base_risk_factor=liq & MASK_72,
         max_risk_ratio=opening & MASK_128,
-        liq_risk_ratio=(liq >> 85) & MASK_85,
+        liq_risk_ratio=(liq >> 72) & MASK_72,
         max_leverage=opening >> 128,
-        liq_leverage=liq >> 170,
+        liq_leverage=liq >> 144,
     )
 
 
 @external
 @view
-def rate_model() -> ILendingVault.RateModel:
-    packed: uint256 = self._rate_model
-    return ILendingVault.RateModel(
-        base_rate=packed & MASK_64,
-        slope_low=(packed >> 64) & MASK_64,
-        slope_high=(packed >> 128) & MASK_64,
-        kink=packed >> 192,
-    )
+@reentrant
+def rate_model() -> address:
+    return convert(self._rates & MASK_160, address)
+
+
+@external
+@view
+@reentrant
+def reserve_factor() -> uint256:
+    return self._rates >> 160
 
 
 @external
@@ -552,7 +568,9 @@ def borrow_rate() -> uint256:
     """
     @notice Current annual borrow rate, WAD.
     """
-    return self._annual_rate(self._utilisation(self._debt(self._total_scaled_debt, self._accrual & INDEX_MASK)))
+    return self._annual_rate(
+        self._rates, self._utilisation(self._debt(self._total_scaled_debt, self._accrual & INDEX_MASK))
+    )
 
 
 @external
@@ -599,7 +617,7 @@ def configure_collateral(collateral_asset: address, max_ltv: uint256, liq_ltv: u
         current = self._load_config(collateral_asset).liq_ltv
         if liq_ltv != current:
             ramp_end = block.timestamp + LIQ_LTV_RAMP
-            self._liq_ramps[collateral_asset] = current | (block.timestamp << 64)
+            self._liq_ramps[collateral_asset] = current
     else:
         assert len(self._assets) < MAX_ASSETS, "vault: too many collaterals"
         assert collateral_asset.is_contract, "vault: collateral not a contract"
@@ -610,8 +628,10 @@ def configure_collateral(collateral_asset: address, max_ltv: uint256, liq_ltv: u
         self._assets.append(collateral_asset)
         identity = convert(decimals, uint256) | (len(self._assets) << 8)
     assert max_ltv < min(liq_ltv, current), "vault: max_ltv must be below liq_ltv"
-    packed = self._pack4(max_ltv, liq_ltv, risk_factor, identity)
-    self._config[collateral_asset] = packed | (ramp_end << RAMP_SHIFT)
+    # dev: every value below 2**64 (WAD fractions; decimals and listing position in 16 bits)
+    self._config[collateral_asset] = (
+        max_ltv | (liq_ltv << 64) | (risk_factor << 128) | (identity << 192) | (ramp_end << RAMP_SHIFT)
+    )
     log ILendingVault.CollateralConfigured(
         asset=collateral_asset, max_ltv=max_ltv, liq_ltv=liq_ltv, risk_factor=risk_factor
     )
@@ -625,13 +645,30 @@ def set_risk_limits(
     max_leverage: uint256,
     liq_leverage: uint256,
 ):
+    """
+    @notice Set the opening limits (at once) and the liquidation thresholds. While anyone owes the
+            vault, the thresholds move from where they are to the new values linearly over
+            LIQ_LTV_RAMP seconds (`risk_limits` shows them in force), so no account becomes
+            liquidatable by the step; the opening limits must stay at or below them all along.
+    """
     ownable._check_owner()
     assert base_risk_factor <= WAD, "vault: base_risk_factor above bound"
-    assert max_risk_ratio != 0 and max_risk_ratio <= liq_risk_ratio, "vault: bad risk ratio limits"
     assert liq_risk_ratio <= MAX_RISK_RATIO, "vault: liq_risk_ratio above bound"
-    assert max_leverage > WAD and max_leverage <= liq_leverage, "vault: bad leverage limits"
     assert liq_leverage <= MAX_LEVERAGE, "vault: liq_leverage above bound"
-    self._liq_limits = self._pack3(base_risk_factor, liq_risk_ratio, liq_leverage)
+    target: uint256 = base_risk_factor | (liq_risk_ratio << 72) | (liq_leverage << 144)
+    # dev: with debt outstanding the thresholds ramp from where they are; without, nobody can be liquidated
+    current: uint256 = target
+    if self._total_scaled_debt != 0:
+        current = self._liq_limits_now()
+    # dev: the opening limits stay at or below the thresholds in force all along the ramp
+    assert max_risk_ratio != 0 and max_risk_ratio <= min(liq_risk_ratio, (current >> 72) & MASK_72), (
+        "vault: bad risk ratio limits"
+    )
+    assert max_leverage > WAD and max_leverage <= min(liq_leverage, current >> 144), "vault: bad leverage limits"
+    if target != current:
+        self._liq_limits_from = current
+        target |= (block.timestamp + LIQ_LTV_RAMP) << LIMITS_RAMP_SHIFT
+    self._liq_limits = target
     self._open_limits = max_risk_ratio | (max_leverage << 128)
     log ILendingVault.RiskLimitsSet(
         base_risk_factor=base_risk_factor,
@@ -639,20 +676,20 @@ def set_risk_limits(
         liq_risk_ratio=liq_risk_ratio,
         max_leverage=max_leverage,
         liq_leverage=liq_leverage,
+        ramp_end=target >> LIMITS_RAMP_SHIFT,
     )
 
 
 @external
-def set_rate_model(base_rate: uint256, slope_low: uint256, slope_high: uint256, kink: uint256):
+def set_rate_model(rate_model: address):
+    """
+    @notice Point the vault at another interest rate model; interest so far accrues at the old rate.
+    """
     ownable._check_owner()
-    assert base_rate <= MAX_BASE_RATE, "vault: base_rate above bound"
-    assert slope_low <= MAX_SLOPE_LOW, "vault: slope_low above bound"
-    assert slope_high <= MAX_SLOPE_HIGH, "vault: slope_high above bound"
-    assert kink != 0 and kink < WAD, "vault: kink out of bounds"
-    # dev: interest so far accrues at the old rate
+    self._check_rate_model(rate_model)
     self._accrue()
-    self._rate_model = self._pack4(base_rate, slope_low, slope_high, kink)
-    log ILendingVault.RateModelSet(base_rate=base_rate, slope_low=slope_low, slope_high=slope_high, kink=kink)
+    self._rates = convert(rate_model, uint256) | (self._rates >> 160 << 160)
+    log ILendingVault.RateModelSet(rate_model=rate_model)
 
 
 @external
@@ -660,7 +697,7 @@ def set_reserve_factor(reserve_factor: uint256):
     ownable._check_owner()
     assert reserve_factor <= MAX_RESERVE_FACTOR, "vault: reserve_factor above bound"
     self._accrue()
-    self.reserve_factor = reserve_factor
+    self._rates = (self._rates & MASK_160) | (reserve_factor << 160)
     log ILendingVault.ReserveFactorSet(reserve_factor=reserve_factor)
 
 
@@ -771,15 +808,9 @@ def _exit(assets: uint256, shares: uint256, receiver: address, owner: address):
 
 @internal
 @view
-def _annual_rate(utilisation: uint256) -> uint256:
-    packed: uint256 = self._rate_model
-    base_rate: uint256 = packed & MASK_64
-    slope_low: uint256 = (packed >> 64) & MASK_64
-    kink: uint256 = packed >> 192
-    if utilisation <= kink:
-        # dev: round down, the borrower's rate is never overstated by more than a wei
-        return base_rate + slope_low * utilisation // kink
-    return base_rate + slope_low + ((packed >> 128) & MASK_64) * (utilisation - kink) // (WAD - kink)
+def _annual_rate(model: uint256, utilisation: uint256) -> uint256:
+    # dev: clamped, so no model can overflow the borrow index
+    return min(staticcall IRateModel(convert(model & MASK_160, address)).borrow_rate(utilisation), MAX_BORROW_RATE)
 
 
 @internal
@@ -807,13 +838,14 @@ def _accrued() -> (uint256, uint256):
     if elapsed == 0 or self._total_scaled_debt == 0:
         return index, 0
     old_debt: uint256 = self._debt(self._total_scaled_debt, index)
-    annual: uint256 = self._annual_rate(self._utilisation(old_debt))
+    rates: uint256 = self._rates
+    annual: uint256 = self._annual_rate(rates, self._utilisation(old_debt))
     # dev: simple interest between accruals, compounded at every accrual (Compound v2); round up (favours lenders)
     growth: uint256 = math._mul_div(index, annual * elapsed, WAD * YEAR, True)
     new_index: uint256 = index + growth
     interest: uint256 = self._debt(self._total_scaled_debt, new_index) - old_debt
     # dev: round down, lenders keep the remainder
-    return new_index, interest * self.reserve_factor // WAD
+    return new_index, interest * (rates >> 160) // WAD
 
 
 @internal
@@ -935,12 +967,12 @@ def _totals(
 @internal
 @view
 def _health_of(t: risk.Totals) -> ILendingVault.AccountHealth:
-    liq: uint256 = self._liq_limits
+    liq: uint256 = self._liq_limits_now()
     return ILendingVault.AccountHealth(
         collateral_value=t.collateral_value,
         debt_value=t.debt_value,
         health=risk._health(t),
-        risk_ratio=risk._risk_ratio(t, liq & MASK_85),
+        risk_ratio=risk._risk_ratio(t, liq & MASK_72),
         leverage=risk._leverage(t),
         liquidatable=self._is_liquidatable(t, liq),
     )
@@ -954,7 +986,7 @@ def _check_opening_limits(account: address, index: uint256):
     t: risk.Totals = self._totals(account, self._prices(False), 0, index, True)
     opening: uint256 = self._open_limits
     assert t.debt_value <= t.borrow_capacity, "vault: exceeds max ltv"
-    assert risk._risk_ratio(t, self._liq_limits & MASK_85) <= opening & MASK_128, "vault: exceeds max risk ratio"
+    assert risk._risk_ratio(t, self._liq_limits_now() & MASK_72) <= opening & MASK_128, "vault: exceeds max risk ratio"
     assert risk._leverage(t) <= opening >> 128, "vault: exceeds max leverage"
 
 
@@ -968,7 +1000,7 @@ def _snapshot(account: address, collateral_asset: address, index: uint256) -> IL
     prices[((self._config[collateral_asset] >> 200) & 255) - 1] = collateral_price
     t: risk.Totals = self._totals(account, prices, base_price, index, False)
     return ILendingVault.LiquidationSnapshot(
-        liquidatable=self._is_liquidatable(t, self._liq_limits),
+        liquidatable=self._is_liquidatable(t, self._liq_limits_now()),
         debt=self._debt(self._scaled_debt[account], index),
         debt_value=t.debt_value,
         collateral_amount=self._collateral[account][collateral_asset],
@@ -996,17 +1028,34 @@ def _has_collateral_value(account: address) -> bool:
 
 
 @internal
-@pure
-def _pack4(a: uint256, b: uint256, c: uint256, d: uint256) -> uint256:
-    # dev: callers bound a, b, c below 2**64 (WAD fractions and rates) and d below 2**64
-    return a | (b << 64) | (c << 128) | (d << 192)
+@view
+def _liq_limits_now() -> uint256:
+    """
+    @notice The market's liquidation thresholds in force, packed as in _liq_limits (ramp end cleared).
+    """
+    packed: uint256 = self._liq_limits
+    ramp_end: uint256 = packed >> LIMITS_RAMP_SHIFT
+    if ramp_end <= block.timestamp:
+        return packed & (2**LIMITS_RAMP_SHIFT - 1)
+    old: uint256 = self._liq_limits_from
+    now: uint256 = 0
+    for i: uint256 in range(3):
+        bit: uint256 = 72 * i
+        now |= self._lerp((old >> bit) & MASK_72, (packed >> bit) & MASK_72, ramp_end) << bit
+    return now
 
 
 @internal
-@pure
-def _pack3(a: uint256, b: uint256, c: uint256) -> uint256:
-    # dev: callers bound every value below 2**85 (at most 100 WAD)
-    return a | (b << 85) | (c << 170)
+@view
+def _lerp(old: uint256, new: uint256, ramp_end: uint256) -> uint256:
+    """
+    @notice Where a linear ramp from `old` to `new`, started LIQ_LTV_RAMP seconds before `ramp_end`
+            (still ahead), stands now; rounded toward `old`, the value the accounts were measured against.
+    """
+    left: uint256 = ramp_end - block.timestamp
+    if new >= old:
+        return new - ((new - old) * left + LIQ_LTV_RAMP - 1) // LIQ_LTV_RAMP
+    return new + ((old - new) * left + LIQ_LTV_RAMP - 1) // LIQ_LTV_RAMP
 
 
 @internal
@@ -1023,17 +1072,7 @@ def _load_config(collateral_asset: address) -> ILendingVault.CollateralConfig:
     liq_ltv: uint256 = (packed >> 64) & MASK_64
     ramp_end: uint256 = (packed >> RAMP_SHIFT) & MASK_40
     if ramp_end > block.timestamp:
-        ramp: uint256 = self._liq_ramps[collateral_asset]
-        start: int256 = convert(ramp >> 64, int256)
-        old: int256 = convert(ramp & MASK_64, int256)
-        # dev: all terms below 2**64; the division truncates toward zero, so toward the starting value
-        liq_ltv = convert(
-            old
-            + (convert(liq_ltv, int256) - old)
-            * (convert(block.timestamp, int256) - start)
-            // (convert(ramp_end, int256) - start),
-            uint256,
-        )
+        liq_ltv = self._lerp(self._liq_ramps[collateral_asset], liq_ltv, ramp_end)
     return ILendingVault.CollateralConfig(
         max_ltv=packed & MASK_64,
         liq_ltv=liq_ltv,
@@ -1046,7 +1085,7 @@ def _load_config(collateral_asset: address) -> ILendingVault.CollateralConfig:
 @internal
 @pure
 def _is_liquidatable(t: risk.Totals, liq: uint256) -> bool:
-    return risk._liquidatable(t, liq & MASK_85, (liq >> 85) & MASK_85, liq >> 170)
+    return risk._liquidatable(t, liq & MASK_72, (liq >> 72) & MASK_72, liq >> 144)
 
 
 # ---------------------------------------------------------------- internal: guards
@@ -1076,6 +1115,22 @@ def _check_not_paused():
 @view
 def _check_listed(collateral_asset: address):
     assert self._config[collateral_asset] >> 200 != 0, "vault: unknown collateral"
+
+
+@internal
+@view
+def _check_rate_model(rate_model: address):
+    # dev: a model that cannot quote would stop every accrual, and with it repayments and liquidations
+    ok: bool = False
+    quote: Bytes[32] = b""
+    ok, quote = raw_call(
+        rate_model,
+        abi_encode(WAD, method_id=method_id("borrow_rate(uint256)")),
+        max_outsize=32,
+        is_static_call=True,
+        revert_on_failure=False,
+    )
+    assert ok and len(quote) == 32 and convert(quote, uint256) <= MAX_BORROW_RATE, "vault: bad rate model"
 
 
 @internal

@@ -14,6 +14,8 @@ for _bin in (Path(__file__).resolve().parent.parent / "bin", Path(sys.executable
 import pytest  # noqa: E402
 from hypothesis import HealthCheck, settings  # noqa: E402
 
+from tests.utils.rates import deploy_rate_model  # noqa: E402
+
 settings.register_profile(
     "ci",
     max_examples=30,
@@ -161,7 +163,9 @@ def set_price(owner, feeds):
 @pytest.fixture
 def vault(project, owner, base_token, oracle, weth, wbtc, gold, engine_account):
     """A vault with three collaterals (18, 8 and 6 decimals); `engine_account` plays the engine."""
-    vault = project.LendingVault.deploy(base_token, oracle, "ALA USDA vault", "alaV", sender=owner)
+    vault = project.LendingVault.deploy(
+        base_token, oracle, deploy_rate_model(owner), "ALA USDA vault", "alaV", sender=owner
+    )
     vault.configure_collateral(weth, 80 * WAD // 100, 85 * WAD // 100, 10 * WAD // 100, sender=owner)
     vault.configure_collateral(wbtc, 70 * WAD // 100, 78 * WAD // 100, 12 * WAD // 100, sender=owner)
     vault.configure_collateral(gold, 65 * WAD // 100, 75 * WAD // 100, 5 * WAD // 100, sender=owner)

@@ -32,6 +32,7 @@ def oddities(project, market, owner, chain):
         "feed_incomplete": _feed_at(feed.deploy(8, "X / USD", 0, sender=owner), owner, 10**8, 0),
         "unpriced_token": project.MockERC20.deploy("NOPE", "NOPE", 18, sender=owner),
         "token_19_decimals": project.MockFeeToken.deploy(19, sender=owner),
+        "rate_model_1500_percent": project.MockRateModel.deploy(15 * WAD, sender=owner),
     }
 
 
@@ -473,22 +474,19 @@ CASES = {
         "vault: liq_leverage above bound",
     ),
     "set_rate_model__stranger": Case(
-        "vault", "set_rate_model", lambda m, o: (0, 0, 0, WAD // 2), "stranger", NOT_OWNER
+        "vault", "set_rate_model", lambda m, o: (m.system.vault.rate_model(),), "stranger", NOT_OWNER
     ),
-    "set_rate_model__base_rate_above_100_percent": Case(
-        "vault", "set_rate_model", lambda m, o: (WAD + 1, 0, 0, WAD // 2), "owner", "vault: base_rate above bound"
+    "set_rate_model__zero_address": Case(
+        "vault", "set_rate_model", lambda m, o: (ZERO,), "owner", "vault: bad rate model"
     ),
-    "set_rate_model__slope_low_above_300_percent": Case(
-        "vault", "set_rate_model", lambda m, o: (0, 3 * WAD + 1, 0, WAD // 2), "owner", "vault: slope_low above bound"
+    "set_rate_model__not_a_contract": Case(
+        "vault", "set_rate_model", lambda m, o: (m.roles["stranger"].address,), "owner", "vault: bad rate model"
     ),
-    "set_rate_model__slope_high_above_1000_percent": Case(
-        "vault", "set_rate_model", lambda m, o: (0, 0, 10 * WAD + 1, WAD // 2), "owner", "vault: slope_high above bound"
+    "set_rate_model__a_token": Case(
+        "vault", "set_rate_model", lambda m, o: (m.weth,), "owner", "vault: bad rate model"
     ),
-    "set_rate_model__zero_kink": Case(
-        "vault", "set_rate_model", lambda m, o: (0, 0, 0, 0), "owner", "vault: kink out of bounds"
-    ),
-    "set_rate_model__kink_at_100_percent": Case(
-        "vault", "set_rate_model", lambda m, o: (0, 0, 0, WAD), "owner", "vault: kink out of bounds"
+    "set_rate_model__quotes_above_1400_percent": Case(
+        "vault", "set_rate_model", lambda m, o: (o["rate_model_1500_percent"],), "owner", "vault: bad rate model"
     ),
     "set_reserve_factor__stranger": Case("vault", "set_reserve_factor", lambda m, o: (0,), "stranger", NOT_OWNER),
     "set_reserve_factor__above_50_percent": Case(

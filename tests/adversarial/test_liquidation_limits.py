@@ -15,6 +15,7 @@ import ape
 import pytest
 
 from tests.adversarial.conftest import MAX_UINT, WAD
+from tests.utils.rates import set_rates
 
 MAX_SLOT = 10
 
@@ -53,7 +54,7 @@ def test_liquidate__mixed_liq_ltv_account_whose_collateral_covers_the_debt__can_
 @pytest.fixture
 def at_the_line(actions, system, owner, lender, borrower, bidder):
     """10 WETH ($20,000) against 16,000 USDA, no interest (so every figure is exact), and an active bid."""
-    system.vault.set_rate_model(0, 0, 0, WAD // 2, sender=owner)
+    set_rates(system.vault, owner, 0, 0, 0, WAD // 2)
     actions.lend(lender, 100_000)
     actions.post(borrower, "WETH", 10)
     actions.borrow(borrower, 16_000)
@@ -68,9 +69,8 @@ def _liquidatable(system, account) -> bool:
 
 
 def _wait_out_the_ramp(actions, chain):
-    """Let a liq_ltv ramp (one day) finish; post every price again so that none is stale."""
-    chain.pending_timestamp = chain.blocks.head.timestamp + 86_400
-    actions.refresh_feeds()
+    """Let a threshold ramp (one day) finish; post every price again so that none is stale."""
+    actions.wait_out_ramps()
 
 
 def test_liquidate__health_exactly_one__is_not_liquidatable_and_one_wei_below_is(
@@ -92,7 +92,7 @@ def test_liquidate__health_exactly_one__is_not_liquidatable_and_one_wei_below_is
 
 @pytest.mark.parametrize("metric", ["risk_ratio", "leverage"])
 def test_liquidate__metric_exactly_at_its_threshold__is_not_liquidatable_and_one_wei_above_is(
-    at_the_line, system, owner, keeper, metric
+    at_the_line, actions, chain, system, owner, keeper, metric
 ):
     vault, weth = system.vault, system.tokens["WETH"]
     health = vault.account_health(at_the_line)
@@ -101,12 +101,16 @@ def test_liquidate__metric_exactly_at_its_threshold__is_not_liquidatable_and_one
     def limits(threshold):
         if metric == "risk_ratio":
             return (2 * 10**16, threshold, threshold, 10 * WAD, 15 * WAD)
-        return (2 * 10**16, 100 * WAD, 100 * WAD, threshold, threshold)
+        return (2 * 10**16, WAD, 100 * WAD, threshold, threshold)
 
     vault.set_risk_limits(*limits(value), sender=owner)
+    _wait_out_the_ramp(actions, chain)
+    assert vault.account_health(at_the_line) == health
     assert not _liquidatable(system, at_the_line)
     with ape.reverts("engine: healthy"):
         system.engine.liquidate(at_the_line, weth, MAX_UINT, sender=keeper)
     vault.set_risk_limits(*limits(value - 1), sender=owner)
+    assert not _liquidatable(system, at_the_line)  # the 1-wei step ramps in too
+    _wait_out_the_ramp(actions, chain)
     assert _liquidatable(system, at_the_line)
     system.engine.liquidate(at_the_line, weth, MAX_UINT, sender=keeper)

@@ -17,6 +17,7 @@ import ape
 import pytest
 
 from tests.adversarial.conftest import USDA, WAD
+from tests.utils.rates import deploy_rate_model
 
 DAY = 86_400
 NOT_OWNER = "ownable: caller is not the owner"
@@ -98,9 +99,7 @@ PRIVILEGES: list[Privilege] = [
         ("owner",),
         NOT_OWNER,
     ),
-    Privilege(
-        "LendingVault", "set_rate_model", lambda m: (0, 4 * 10**16, 75 * 10**16, 8 * 10**17), ("owner",), NOT_OWNER
-    ),
+    Privilege("LendingVault", "set_rate_model", lambda m: (m.system.vault.rate_model(),), ("owner",), NOT_OWNER),
     Privilege("LendingVault", "set_reserve_factor", lambda m: (10**17,), ("owner",), NOT_OWNER),
     Privilege("LendingVault", "withdraw_reserves", lambda m: (1, m.roles["owner"]), ("owner",), NOT_OWNER),
     Privilege(
@@ -267,7 +266,9 @@ def test_privileged_function__allowed_role__succeeds(privilege, role, market, ro
     method = _method(market, privilege)
     if privilege.function == "set_engine" and privilege.contract == "LendingVault":
         # the wired vault's engine is set for good: a fresh vault shows the owner's one call
-        fresh = project.LendingVault.deploy(market.base, market.oracle, "fresh", "F", sender=owner)
+        fresh = project.LendingVault.deploy(
+            market.base, market.oracle, deploy_rate_model(owner), "fresh", "F", sender=owner
+        )
         method = fresh.set_engine
     elif privilege.function == "set_engine":
         fresh = project.LiquidationQueue.deploy(market.base, sender=owner)

@@ -19,6 +19,7 @@ import pytest
 
 from tests.adversarial.conftest import MAX_UINT, USDA, WAD, revert_checker
 from tests.utils.fast_chain import calldata
+from tests.utils.rates import deploy_rate_model
 
 
 @dataclass
@@ -44,7 +45,7 @@ def rm(project, chain, owner, lender, borrower, other_borrower, bidder, keeper):
     oracle = project.PriceOracle.deploy(sender=owner)
     oracle.set_feeds(base, [base_feed], 86_400, 0, sender=owner)
     oracle.set_feeds(weth, [weth_feed], 86_400, 0, sender=owner)
-    vault = project.LendingVault.deploy(base, oracle, "ALA USDR vault", "alaR", sender=owner)
+    vault = project.LendingVault.deploy(base, oracle, deploy_rate_model(owner), "ALA USDR vault", "alaR", sender=owner)
     queue = project.LiquidationQueue.deploy(base, sender=owner)
     engine = project.LiquidationEngine.deploy(vault, queue, sender=owner)
     vault.set_engine(engine, sender=owner)

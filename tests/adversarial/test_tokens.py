@@ -7,6 +7,7 @@ import pytest
 
 from tests.adversarial.conftest import MAX_UINT, WAD, revert_checker
 from tests.utils.fast_chain import calldata
+from tests.utils.rates import deploy_rate_model
 
 # ------------------------------------------------------------------------------------------------ fee on transfer
 
@@ -21,10 +22,12 @@ def fee_market(project, owner, lender, borrower, bidder):
     for token, price in ((fee_base, 10**8), (fee_collateral, 2_000 * 10**8), (normal_base, 10**8)):
         feed = project.MockAggregator.deploy(8, "X / USD", price, sender=owner)
         oracle.set_feeds(token, [feed], 86_400, 0, sender=owner)
-    fee_vault = project.LendingVault.deploy(fee_base, oracle, "fee vault", "feeV", sender=owner)
+    fee_vault = project.LendingVault.deploy(
+        fee_base, oracle, deploy_rate_model(owner), "fee vault", "feeV", sender=owner
+    )
     fee_queue = project.LiquidationQueue.deploy(fee_base, sender=owner)
     fee_queue.set_pool_params(fee_collateral, WAD // 100, 10, 600, 0, sender=owner)
-    vault = project.LendingVault.deploy(normal_base, oracle, "vault", "V", sender=owner)
+    vault = project.LendingVault.deploy(normal_base, oracle, deploy_rate_model(owner), "vault", "V", sender=owner)
     vault.configure_collateral(fee_collateral, 8 * WAD // 10, 85 * WAD // 100, WAD // 10, sender=owner)
     for account in (lender, borrower, bidder):
         for token in (fee_base, fee_collateral):
@@ -100,7 +103,7 @@ def test_first_depositor_inflation_attack__costs_the_attacker_the_donation(
     feed = project.MockAggregator.deploy(8, "USD / USD", 10**8, sender=owner)
     oracle = project.PriceOracle.deploy(sender=owner)
     oracle.set_feeds(base, [feed], 86_400, 0, sender=owner)
-    vault = project.LendingVault.deploy(base, oracle, "ALA vault", "alaV", sender=owner)
+    vault = project.LendingVault.deploy(base, oracle, deploy_rate_model(owner), "ALA vault", "alaV", sender=owner)
     attacker, victim = stranger, lender
     start = 2_000_000 * unit
     for account in (attacker, victim):

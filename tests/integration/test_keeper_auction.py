@@ -8,6 +8,7 @@ import dataclasses
 import pytest
 
 from tests.utils.actions import Actions
+from tests.utils.rates import set_rates
 
 WAD = 10**18
 USDA = 10**6
@@ -26,7 +27,7 @@ def system(project, accounts, chain, system_params):
 def underwater(system, owner, chain, accounts):
     """Two borrowers of 10 WETH and 15,000 USDA each, WETH down from $2,000 to $1,700, and no bids at all."""
     actions = Actions(system, owner, chain)
-    system.vault.set_rate_model(0, 0, 0, WAD // 2, sender=owner)
+    set_rates(system.vault, owner, 0, 0, 0, WAD // 2)
     actions.lend(accounts[1], 1_000_000)
     borrowers = [accounts[15], accounts[16]]
     for b in borrowers:

@@ -13,6 +13,7 @@ from hypothesis import given
 from hypothesis import strategies as st
 
 from tests.utils.isolation import isolated
+from tests.utils.rates import deploy_rate_model, set_rates
 from tests.utils.vault_model import (
     MAX_UINT,
     WAD,
@@ -97,7 +98,9 @@ def markets(project, owner, oracle, tokens, bases, engine_account, lender, borro
     """One vault per base decimals, each with `LIQUIDITY` lent; every actor funded and approved for everything."""
     markets = {}
     for decimals, base in bases.items():
-        vault = project.LendingVault.deploy(base, oracle, "ALA USDA vault", "alaV", sender=owner)
+        vault = project.LendingVault.deploy(
+            base, oracle, deploy_rate_model(owner), "ALA USDA vault", "alaV", sender=owner
+        )
         for symbol, token in tokens.items():
             _, _, max_ltv, liq_ltv, risk_factor = COLLATERALS[symbol]
             vault.configure_collateral(token, max_ltv, liq_ltv, risk_factor, sender=owner)
@@ -268,7 +271,7 @@ def test_interest__follows_the_exact_model_within_a_unit_per_accrual(
     market = markets[decimals]
     vault, unit = market.vault, market.unit
     with isolated(chain):
-        vault.set_rate_model(model.base_rate, model.slope_low, model.slope_high, model.kink, sender=owner)
+        set_rates(vault, owner, model.base_rate, model.slope_low, model.slope_high, model.kink)
         tx = vault.set_reserve_factor(reserve_factor, sender=owner)
         exact = InterestModel(model, reserve_factor, last_accrual=tx.timestamp, cash=vault.cash())
 

@@ -12,7 +12,7 @@ from fractions import Fraction
 
 import pytest
 
-from tests.stateful.driver import Driver, Env
+from tests.stateful.driver import RATE_CHOICES, Driver, Env
 from tests.stateful.model import (
     CollateralSpec,
     EngineParams,
@@ -46,6 +46,7 @@ def _fast_chain(chain) -> FastChain:
 
 @pytest.fixture(scope="module")
 def market(
+    project,
     system,
     chain,
     owner,
@@ -84,6 +85,7 @@ def market(
         lenders=[lender.address, other_lender.address],
         borrowers=[borrower.address, other_borrower.address, third_borrower.address],
         bidders=[bidder.address, other_bidder.address, third_bidder.address],
+        rate_models={rates: project.KinkedRateModel.deploy(*rates, sender=owner).address for rates in RATE_CHOICES},
     )
     base_symbol = system.params.base.symbol
 
@@ -124,10 +126,12 @@ def _model_from_chain(fast: FastChain, env: Env, system, base_symbol: str) -> Sy
         collaterals[c.symbol] = CollateralSpec(
             c.symbol, token, word(decimals), max_ltv, liq_ltv, risk_factor, step, max_slot, wait, threshold
         )
+    (rate_model,) = fast.calls([(vault, calldata("rate_model()"))])
+    rate_model = "0x" + rate_model[-40:]
     reads = fast.calls(
         [
             (vault, calldata("risk_limits()")),
-            (vault, calldata("rate_model()")),
+            (rate_model, calldata("base_rate()")),
             (vault, calldata("reserve_factor()")),
             (engine, calldata("close_ratio()")),
             (engine, calldata("dust_value()")),
@@ -147,7 +151,13 @@ def _model_from_chain(fast: FastChain, env: Env, system, base_symbol: str) -> Sy
         limits=limits,
         engine=EngineParams(word(reads[3]), word(reads[4]), word(reads[5]), word(reads[6])),
         reserve_factor=word(reads[2]),
-        rate_model=tuple(words(reads[1])),
+        rate_model=tuple(
+            word(r)
+            for r in [
+                reads[1],
+                *fast.calls([(rate_model, calldata(f"{view}()")) for view in ("slope_low", "slope_high", "kink")]),
+            ]
+        ),
         addresses={"vault": vault, "queue": queue, "engine": engine},
         index=word(reads[7]),
         last_accrual=word(reads[8]),

@@ -13,8 +13,12 @@ from collections import Counter
 from dataclasses import dataclass, field
 from typing import Any
 
-from tests.stateful.model import MAX_UINT, LiquidationOutcome, Revert, SystemModel
+from tests.stateful.model import LIMITS_RAMP, MAX_UINT, WAD, LiquidationOutcome, Revert, RiskLimits, SystemModel
 from tests.utils.fast_chain import FastChain, calldata, log_words, logs_of, topic, word, words
+
+# The interest rate models the owner may switch between (base_rate, slope_low, slope_high, kink; annual WAD): the
+# deployment's, and a steep one.
+RATE_CHOICES = ((0, 4 * 10**16, 75 * 10**16, 8 * 10**17), (10**17, WAD // 2, 3 * WAD, WAD // 2))
 
 SLOT_FILLED = topic("SlotFilled(address,uint256,uint256,uint256,uint256)")
 LIQUIDATION = topic(
@@ -43,6 +47,8 @@ class Env:
     lenders: list[str]
     borrowers: list[str]
     bidders: list[str]
+    # (base_rate, slope_low, slope_high, kink) -> a KinkedRateModel quoting them, deployed with the market
+    rate_models: dict[tuple[int, int, int, int], str] = field(default_factory=dict)
 
     @property
     def holders(self) -> list[str]:
@@ -267,23 +273,28 @@ class Driver:
         e.close_ratio, e.dust_value, e.keeper_fee, e.protocol_fee = close_ratio, dust_value, keeper_fee, protocol_fee
 
     def set_risk_limits(self, base_rf: int, max_rr: int, liq_rr: int, max_lev: int, liq_lev: int) -> None:
-        self.owner_tx(
-            self.env.vault,
-            calldata(
-                "set_risk_limits(uint256,uint256,uint256,uint256,uint256)", base_rf, max_rr, liq_rr, max_lev, liq_lev
-            ),
-        )
-        limits = self.model.limits
-        limits.base_risk_factor, limits.max_risk_ratio, limits.liq_risk_ratio = base_rf, max_rr, liq_rr
-        limits.max_leverage, limits.liq_leverage = max_lev, liq_lev
+        """The opening limits change at once; with debt outstanding the thresholds ramp from where they stand."""
 
-    def set_rate_model(self, base_rate: int, slope_low: int, slope_high: int, kink: int) -> None:
-        self.model.accrue()  # the contract accrues at the old rate first
-        self.owner_tx(
-            self.env.vault,
-            calldata("set_rate_model(uint256,uint256,uint256,uint256)", base_rate, slope_low, slope_high, kink),
+        def op(m: SystemModel) -> None:
+            target = (base_rf, liq_rr, liq_lev)
+            current = m.liq_limits() if m.total_scaled else target
+            if not 0 < max_rr <= min(liq_rr, current[1]):
+                raise Revert("vault: bad risk ratio limits")
+            if not WAD < max_lev <= min(liq_lev, current[2]):
+                raise Revert("vault: bad leverage limits")
+            m.limits = RiskLimits(base_rf, max_rr, liq_rr, max_lev, liq_lev)
+            m.limits_ramp = (current, m.now + LIMITS_RAMP) if target != current else None
+
+        data = calldata(
+            "set_risk_limits(uint256,uint256,uint256,uint256,uint256)", base_rf, max_rr, liq_rr, max_lev, liq_lev
         )
-        self.model.rate_model = (base_rate, slope_low, slope_high, kink)
+        self.execute(self.env.owner, self.env.vault, data, op)
+
+    def set_rate_model(self, rates: tuple[int, int, int, int]) -> None:
+        """Point the vault at the pre-deployed KinkedRateModel quoting `rates`."""
+        self.model.accrue()  # the contract accrues at the old rate first
+        self.owner_tx(self.env.vault, calldata("set_rate_model(address)", self.env.rate_models[rates]))
+        self.model.rate_model = rates
 
     def set_reserve_factor(self, reserve_factor: int) -> None:
         self.model.accrue()

@@ -23,6 +23,8 @@ WAD = 10**18
 YEAR = 365 * 86_400
 MAX_UINT = 2**256 - 1
 INFINITE = MAX_UINT
+# a change of the market's liquidation thresholds ramps over this long while anyone owes the vault, seconds
+LIMITS_RAMP = 86_400
 VIRTUAL_SHARES = 10**6
 FEED_SCALE = 10**10  # 8-decimal feed answers to WAD
 
@@ -155,6 +157,9 @@ class SystemModel:
     reserve_factor: int
     rate_model: tuple[int, int, int, int]  # base_rate, slope_low, slope_high, kink
     addresses: dict[str, str]  # "vault", "queue", "engine" -> address
+    # a running ramp of the liquidation thresholds: (base_risk_factor, liq_risk_ratio, liq_leverage) in force when
+    # it started, and when it ends; `limits` holds where it goes
+    limits_ramp: tuple[tuple[int, int, int], int] | None = None
     # time: the timestamp and number of the next block (time is frozen between explicit jumps)
     now: int = 0
     block: int = 0
@@ -286,6 +291,7 @@ class SystemModel:
     def health(self, account: str, index: int | None = None) -> Health:
         if index is None:
             index = self.accrued()[0]
+        base_risk_factor, liq_risk_ratio, liq_leverage = self.liq_limits()
         cv = liq = borrow = weighted = 0
         for spec in self.collaterals.values():
             amount = self.held(account, spec.symbol)
@@ -304,18 +310,23 @@ class SystemModel:
             risk_ratio = leverage = INFINITE
         else:
             equity = cv - dv
-            risk_ratio = ceil_div((weighted + ceil_div(dv * self.limits.base_risk_factor, WAD)) * WAD, equity)
+            risk_ratio = ceil_div((weighted + ceil_div(dv * base_risk_factor, WAD)) * WAD, equity)
             leverage = ceil_div(cv * WAD, equity)
         if dv == 0:
             liquidatable = False
         else:
-            liquidatable = (
-                cv <= dv
-                or health < WAD
-                or risk_ratio > self.limits.liq_risk_ratio
-                or leverage > self.limits.liq_leverage
-            )
+            liquidatable = cv <= dv or health < WAD or risk_ratio > liq_risk_ratio or leverage > liq_leverage
         return Health(cv, dv, liq, borrow, weighted, health, risk_ratio, leverage, liquidatable)
+
+    def liq_limits(self) -> tuple[int, int, int]:
+        """(base_risk_factor, liq_risk_ratio, liq_leverage) in force now: each moves linearly from where it was to
+        its new value over LIMITS_RAMP seconds, the fraction truncated toward the old value."""
+        new = (self.limits.base_risk_factor, self.limits.liq_risk_ratio, self.limits.liq_leverage)
+        if self.limits_ramp is None or self.limits_ramp[1] <= self.now:
+            return new
+        old, end = self.limits_ramp
+        elapsed = self.now - (end - LIMITS_RAMP)
+        return tuple(a + int(Fraction((b - a) * elapsed, LIMITS_RAMP)) for a, b in zip(old, new, strict=True))
 
     def check_opening_limits(self, account: str, index: int) -> None:
         if self.scaled.get(account, 0) == 0:

@@ -27,7 +27,7 @@ from hypothesis import Phase, settings
 from hypothesis import strategies as st
 from hypothesis.stateful import RuleBasedStateMachine, invariant, precondition, rule, run_state_machine_as_test
 
-from tests.stateful.driver import ChainState, Driver
+from tests.stateful.driver import RATE_CHOICES, ChainState, Driver
 from tests.stateful.model import INFINITE, MAX_UINT, WAD, Revert, SystemModel, ceil_div
 from tests.stateful.summary import RUN_SUMMARY
 from tests.utils.fast_chain import calldata, words
@@ -294,16 +294,19 @@ class SystemMachine(RuleBasedStateMachine):
     )
     def owner_sets_risk_limits(self, limits):
         before = self.begin()
+        flags = [self.model.health(b).liquidatable for b in self.env.borrowers]
         self.driver.set_risk_limits(*limits)
+        # the thresholds ramp: in its own block the change makes no account liquidatable (nor healthy)
+        assert [self.model.health(b).liquidatable for b in self.env.borrowers] == flags
         self.end(before)
 
     @rule(
-        rates=st.sampled_from([(0, 4 * 10**16, 75 * 10**16, 8 * 10**17), (10**17, WAD // 2, 3 * WAD, WAD // 2)]),
+        rates=st.sampled_from(RATE_CHOICES),
         reserve_factor=st.sampled_from([0, 10**17, WAD // 2]),
     )
     def owner_sets_interest_parameters(self, rates, reserve_factor):
         before = self.begin()
-        self.driver.set_rate_model(*rates)
+        self.driver.set_rate_model(rates)
         self.driver.set_reserve_factor(reserve_factor)
         self.end(before)
 

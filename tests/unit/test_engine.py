@@ -3,6 +3,8 @@
 import ape
 import pytest
 
+from tests.utils.rates import set_rates
+
 WAD = 10**18
 MAX_UINT = 2**256 - 1
 USDA = 10**6
@@ -72,7 +74,7 @@ def test_liquidate__one_slot__repays_close_ratio_and_splits_fees(
     bid = actions.bid(bidder, "WETH", 0, 50_000)
     vault, engine, queue, base = system.vault, system.engine, system.queue, system.base
     # no interest, so the debt the snapshot reads is the debt the liquidation repays a block later
-    vault.set_rate_model(0, 0, 0, WAD // 2, sender=owner)
+    set_rates(vault, owner, 0, 0, 0, WAD // 2)
     reserves_before = vault.reserves()
     keeper_before = base.balanceOf(keeper)
     snap = vault.liquidation_snapshot(underwater, weth)
@@ -197,6 +199,8 @@ def test_liquidate__by_risk_ratio_alone(actions, system, lender, borrower, bidde
     assert health.health > WAD and not health.liquidatable
     # tighten the risk-ratio threshold below the account's ratio; LTV and leverage still pass
     vault.set_risk_limits(2 * 10**16, health.risk_ratio - 2, health.risk_ratio - 1, 10 * WAD, 15 * WAD, sender=owner)
+    assert not vault.account_health(borrower).liquidatable  # the threshold ramps down over a day
+    actions.wait_out_ramps()
     assert vault.account_health(borrower).liquidatable
     actions.bid(bidder, "WETH", 0, 50_000)
     system.engine.liquidate(borrower, weth, MAX_UINT, sender=keeper)
@@ -209,7 +213,9 @@ def test_liquidate__by_leverage_alone(actions, system, lender, borrower, bidder,
     actions.post(borrower, "WETH", 10)
     actions.borrow(borrower, 10_000)
     health = vault.account_health(borrower)
-    vault.set_risk_limits(2 * 10**16, 100 * WAD, 100 * WAD, health.leverage - 2, health.leverage - 1, sender=owner)
+    vault.set_risk_limits(2 * 10**16, WAD, 100 * WAD, health.leverage - 2, health.leverage - 1, sender=owner)
+    assert not vault.account_health(borrower).liquidatable  # the threshold ramps down over a day
+    actions.wait_out_ramps()
     assert vault.account_health(borrower).liquidatable
     actions.bid(bidder, "WETH", 0, 50_000)
     system.engine.liquidate(borrower, weth, MAX_UINT, sender=keeper)

@@ -7,6 +7,7 @@ import ape
 import pytest
 
 from tests.utils.auction_model import Curve
+from tests.utils.rates import set_rates
 
 WAD = 10**18
 MAX_UINT = 2**256 - 1
@@ -31,7 +32,7 @@ def weth(system):
 @pytest.fixture
 def underwater(actions, system, lender, borrower, owner):
     """10 WETH ($2,000) against 15,000 USDA; WETH drops to $1,700. No interest, so debts stay put."""
-    system.vault.set_rate_model(0, 0, 0, WAD // 2, sender=owner)
+    set_rates(system.vault, owner, 0, 0, 0, WAD // 2)
     actions.lend(lender, 1_000_000)
     actions.post(borrower, "WETH", 10)
     actions.borrow(borrower, 15_000)
@@ -334,7 +335,7 @@ def test_refund_the_borrower_cannot_receive__is_held_for_claim_refund(project, c
     actions = Actions(s, owner, chain)
     lender, borrower, keeper, taker = accounts[1], accounts[2], accounts[4], accounts[5]
     weth = s.tokens["WETH"]
-    s.vault.set_rate_model(0, 0, 0, WAD // 2, sender=owner)
+    set_rates(s.vault, owner, 0, 0, 0, WAD // 2)
     actions.lend(lender, 1_000_000)
     actions.post(borrower, "WETH", 10)
     actions.borrow(borrower, 15_000)

@@ -14,6 +14,7 @@ import pytest
 from ape.exceptions import TransactionError
 from ape_foundry.trace import AnvilTransactionTrace
 
+from tests.utils.rates import deploy_rate_model, rates_of, set_rates
 from tests.utils.vault_model import (
     MAX_UINT,
     VIRTUAL_SHARES,
@@ -195,7 +196,9 @@ def oracle(project, owner, feeds):
 
 @pytest.fixture(scope="module")
 def vault(project, owner, base_token, oracle, weth, wbtc, gold, engine_account):
-    vault = project.LendingVault.deploy(base_token, oracle, "ALA USDA vault", "alaV", sender=owner)
+    vault = project.LendingVault.deploy(
+        base_token, oracle, deploy_rate_model(owner), "ALA USDA vault", "alaV", sender=owner
+    )
     for symbol, token in (("weth", weth), ("wbtc", wbtc), ("gold", gold)):
         _, _, max_ltv, liq_ltv, risk_factor = MARKET[symbol]
         vault.configure_collateral(token, max_ltv, liq_ltv, risk_factor, sender=owner)
@@ -298,7 +301,7 @@ def borrowed(lent, post, vault, borrower, weth, unit):
 @pytest.fixture
 def no_interest(vault, owner):
     """A zero rate model, for tests of limits rather than interest: time between transactions then changes no debt."""
-    vault.set_rate_model(0, 0, 0, 80 * PCT, sender=owner)
+    set_rates(vault, owner, 0, 0, 0, 80 * PCT)
 
 
 @pytest.fixture
@@ -390,7 +393,7 @@ def test_deploy__sets_immutables_roles_and_defaults(
     assert vault.symbol() == "alaV"
     assert vault.decimals() == base_decimals + 6
     assert vault.reserve_factor() == 10 * PCT
-    assert vault.rate_model() == DEFAULT_RATE_MODEL
+    assert rates_of(vault) == DEFAULT_RATE_MODEL
     assert vault.risk_limits() == DEFAULT_LIMITS
     assert vault.borrow_index() == WAD
     assert vault.totalAssets() == vault.totalSupply() == vault.cash() == vault.reserves() == 0
@@ -404,25 +407,25 @@ def test_deploy__sets_immutables_roles_and_defaults(
 @decimals_free
 def test_deploy__zero_asset__reverts(project, owner, oracle):
     with ape.reverts("vault: zero asset"):
-        project.LendingVault.deploy(ZERO_ADDRESS, oracle, "v", "v", sender=owner)
+        project.LendingVault.deploy(ZERO_ADDRESS, oracle, deploy_rate_model(owner), "v", "v", sender=owner)
 
 
 @decimals_free
 def test_deploy__zero_oracle__reverts(project, owner, base_token):
     with ape.reverts("vault: zero oracle"):
-        project.LendingVault.deploy(base_token, ZERO_ADDRESS, "v", "v", sender=owner)
+        project.LendingVault.deploy(base_token, ZERO_ADDRESS, deploy_rate_model(owner), "v", "v", sender=owner)
 
 
 @decimals_free
 def test_deploy__asset_with_more_than_18_decimals__reverts(project, owner, oracle):
     token = project.MockFeeToken.deploy(19, sender=owner)
     with ape.reverts("vault: decimals above 18"):
-        project.LendingVault.deploy(token, oracle, "v", "v", sender=owner)
+        project.LendingVault.deploy(token, oracle, deploy_rate_model(owner), "v", "v", sender=owner)
 
 
 @decimals_free
 def test_deploy__records_the_deployment_time_as_last_accrual(project, owner, base_token, oracle, chain):
-    vault = project.LendingVault.deploy(base_token, oracle, "v", "v", sender=owner)
+    vault = project.LendingVault.deploy(base_token, oracle, deploy_rate_model(owner), "v", "v", sender=owner)
     assert vault.last_accrual() == chain.blocks.head.timestamp
 
 
@@ -511,7 +514,7 @@ def test_deposit__without_allowance__reverts(vault, base_token, owner, lender, u
 @pytest.fixture
 def inflated(vault, owner, lend, post, lender, borrower, weth, unit, chain):
     """Six years of 1,400% interest at full utilisation: one share unit is worth more than one base unit."""
-    vault.set_rate_model(WAD, 3 * WAD, 10 * WAD, WAD // 2, sender=owner)
+    set_rates(vault, owner, WAD, 3 * WAD, 10 * WAD, WAD // 2)
     vault.set_reserve_factor(0, sender=owner)
     lend(lender, unit)
     post(borrower, weth, WAD)
@@ -533,7 +536,9 @@ def test_deposit__worth_less_than_one_share__reverts(inflated, vault, base_token
 
 def test_deposit__fee_on_transfer_base_asset__reverts(project, owner, oracle, lender):
     fee_token = project.MockFeeToken.deploy(6, sender=owner)
-    fee_vault = project.LendingVault.deploy(fee_token, oracle, "fee vault", "feeV", sender=owner)
+    fee_vault = project.LendingVault.deploy(
+        fee_token, oracle, deploy_rate_model(owner), "fee vault", "feeV", sender=owner
+    )
     fee_token.mint(lender, 10**9, sender=owner)
     fee_token.approve(fee_vault, 10**9, sender=lender)
     with ape.reverts("vault: fee-on-transfer token"):
@@ -1452,7 +1457,7 @@ def expected_accrual(chain, vault, elapsed):
     total_scaled = vault.total_scaled_debt()
     old_debt = ceil_div(total_scaled * index, WAD)
     utilisation = contract_utilisation(vault.cash(), old_debt, vault.reserves())
-    rate = contract_annual_rate(utilisation, RateModel(*vault.rate_model()))
+    rate = contract_annual_rate(utilisation, RateModel(*rates_of(vault)))
     new_index = index + ceil_div(index * rate * elapsed, WAD * YEAR)
     interest = ceil_div(total_scaled * new_index, WAD) - old_debt
     return new_index, interest, interest * vault.reserve_factor() // WAD
@@ -1549,7 +1554,7 @@ def test_accrue_interest__index_past_192_bits__reverts_and_freezes_every_accruin
 ):
     # the index shares its slot with the timestamp: 192 bits, about 6e39 times its launch value. At the 1,400% maximum
     # rate and full utilisation that is ten accruals a thousand years apart (or some 34 yearly ones).
-    vault.set_rate_model(WAD, 3 * WAD, 10 * WAD, WAD // 2, sender=owner)
+    set_rates(vault, owner, WAD, 3 * WAD, 10 * WAD, WAD // 2)
     lend(lender, unit)
     post(borrower, weth, WAD)
     vault.borrow(unit, borrower, sender=borrower)
@@ -1590,7 +1595,7 @@ def test_debt_of__two_borrowers__total_debt_is_their_sum_within_rounding(
 def test_borrow_rate__follows_the_kinked_model(
     borrowed_pct, expected_rate, vault, owner, lend, post, lender, borrower, wbtc, unit
 ):
-    vault.set_rate_model(PCT, 4 * PCT, 75 * PCT, 80 * PCT, sender=owner)
+    set_rates(vault, owner, PCT, 4 * PCT, 75 * PCT, 80 * PCT)
     lend(lender, 1_000 * unit)
     post(borrower, wbtc, 10**8)
     if borrowed_pct:
@@ -1945,27 +1950,31 @@ def test_account_health__below_liquidation_ltv__liquidatable_by_health_alone(
 
 
 def test_account_health__above_liquidation_risk_ratio__liquidatable_by_risk_ratio_alone(
-    borrowed_without_interest, vault, owner, borrower
+    borrowed_without_interest, vault, owner, borrower, warp
 ):
     health = vault.account_health(borrower)
     risk_ratio = health.risk_ratio  # (2,000 + 200) / 10,000
     assert risk_ratio == 22 * PCT
     vault.set_risk_limits(2 * PCT, risk_ratio, risk_ratio, 10 * WAD, 15 * WAD, sender=owner)
+    warp(DAY)  # the threshold ramps down
     assert not vault.account_health(borrower).liquidatable
     vault.set_risk_limits(2 * PCT, risk_ratio - 1, risk_ratio - 1, 10 * WAD, 15 * WAD, sender=owner)
+    warp(DAY)
     health = vault.account_health(borrower)
     assert health.health >= WAD and health.leverage <= 15 * WAD
     assert health.liquidatable
 
 
 def test_account_health__above_liquidation_leverage__liquidatable_by_leverage_alone(
-    borrowed_without_interest, vault, owner, borrower
+    borrowed_without_interest, vault, owner, borrower, warp
 ):
     leverage = vault.account_health(borrower).leverage  # 20,000 / 10,000
     assert leverage == 2 * WAD
     vault.set_risk_limits(2 * PCT, WAD, 3 * WAD // 2, leverage, leverage, sender=owner)
+    warp(DAY)  # the threshold ramps down
     assert not vault.account_health(borrower).liquidatable
     vault.set_risk_limits(2 * PCT, WAD, 3 * WAD // 2, leverage - 1, leverage - 1, sender=owner)
+    warp(DAY)
     health = vault.account_health(borrower)
     assert health.health >= WAD and health.risk_ratio <= 3 * WAD // 2
     assert health.liquidatable
@@ -2133,7 +2142,7 @@ def test_configure_collateral__asset_without_oracle_feed__reverts_with_the_oracl
 @decimals_free
 def test_configure_collateral__asset_priced_at_zero__reverts(project, owner, zero_price_oracle_type, base_token, weth):
     zero_oracle = zero_price_oracle_type.deploy(sender=owner)
-    vault = project.LendingVault.deploy(base_token, zero_oracle, "v", "v", sender=owner)
+    vault = project.LendingVault.deploy(base_token, zero_oracle, deploy_rate_model(owner), "v", "v", sender=owner)
     with ape.reverts("vault: unpriced asset"):
         vault.configure_collateral(weth, 50 * PCT, 60 * PCT, 0, sender=owner)
     assert vault.collateral_assets() == []
@@ -2186,42 +2195,61 @@ def test_set_risk_limits__out_of_bounds__reverts(limits, reason, vault, owner):
 
 @decimals_free
 def test_set_rate_model__stores_and_emits(vault, owner):
-    model = (2 * PCT, 5 * PCT, 100 * PCT, 90 * PCT)
-    tx = vault.set_rate_model(*model, sender=owner)
-    event = vault.RateModelSet.from_receipt(tx)[0]
-    assert (event.base_rate, event.slope_low, event.slope_high, event.kink) == model
-    assert vault.rate_model() == model
+    model = deploy_rate_model(owner, (2 * PCT, 5 * PCT, 100 * PCT, 90 * PCT))
+    tx = vault.set_rate_model(model, sender=owner)
+    assert vault.RateModelSet.from_receipt(tx)[0].rate_model == model.address
+    assert vault.rate_model() == model.address
+    assert rates_of(vault) == (2 * PCT, 5 * PCT, 100 * PCT, 90 * PCT)
 
 
 @decimals_free
-def test_set_rate_model__accepts_the_edges_of_every_bound(vault, owner):
-    vault.set_rate_model(WAD, 3 * WAD, 10 * WAD, WAD - 1, sender=owner)
-    assert vault.rate_model() == (WAD, 3 * WAD, 10 * WAD, WAD - 1)
-    vault.set_rate_model(0, 0, 0, 1, sender=owner)
-    assert vault.rate_model() == (0, 0, 0, 1)
+def test_set_rate_model__accepts_a_model_quoting_the_1400_percent_bound(project, vault, owner):
+    model = project.MockRateModel.deploy(14 * WAD, sender=owner)
+    vault.set_rate_model(model, sender=owner)
+    assert vault.rate_model() == model.address
 
 
 @decimals_free
-@pytest.mark.parametrize(
-    "model, reason",
-    [
-        ((WAD + 1, 0, 0, WAD // 2), "vault: base_rate above bound"),
-        ((0, 3 * WAD + 1, 0, WAD // 2), "vault: slope_low above bound"),
-        ((0, 0, 10 * WAD + 1, WAD // 2), "vault: slope_high above bound"),
-        ((0, 0, 0, 0), "vault: kink out of bounds"),
-        ((0, 0, 0, WAD), "vault: kink out of bounds"),
-    ],
-)
-def test_set_rate_model__out_of_bounds__reverts(model, reason, vault, owner):
-    with ape.reverts(reason):
-        vault.set_rate_model(*model, sender=owner)
-    assert vault.rate_model() == DEFAULT_RATE_MODEL
+@pytest.mark.parametrize("kind", ["zero address", "account", "not a model", "above 1400 percent", "reverting"])
+def test_set_rate_model__not_a_working_model__reverts(kind, project, vault, owner, stranger, weth):
+    if kind == "zero address":
+        candidate = ZERO_ADDRESS
+    elif kind == "account":
+        candidate = stranger.address
+    elif kind == "not a model":
+        candidate = weth.address  # a contract without borrow_rate
+    elif kind == "above 1400 percent":
+        candidate = project.MockRateModel.deploy(14 * WAD + 1, sender=owner).address
+    else:
+        candidate = project.LiquidationQueue.deploy(weth, sender=owner).address  # reverts on unknown selectors
+    before = vault.rate_model()
+    with ape.reverts("vault: bad rate model"):
+        vault.set_rate_model(candidate, sender=owner)
+    assert vault.rate_model() == before
+
+
+@decimals_free
+def test_deploy__bad_rate_model__reverts(project, owner, base_token, oracle, stranger):
+    with ape.reverts("vault: bad rate model"):
+        project.LendingVault.deploy(base_token, oracle, stranger, "v", "v", sender=owner)
+
+
+def test_accrue_interest__a_model_quoting_above_1400_percent__accrues_at_1400_percent(
+    project, borrowed, chain, vault, owner
+):
+    model = project.MockRateModel.deploy(14 * WAD, sender=owner)
+    vault.set_rate_model(model, sender=owner)
+    model.set_rate(10**30, sender=owner)  # a broken model: the vault clamps what it quotes
+    index, last = vault.borrow_index(), vault.last_accrual()
+    chain.pending_timestamp = last + 30 * DAY
+    vault.accrue_interest(sender=owner)
+    assert vault.borrow_index() == index + ceil_div(index * 14 * WAD * 30 * DAY, WAD * YEAR)
 
 
 def test_set_rate_model__accrues_at_the_old_rate_first(borrowed, chain, vault, owner):
     chain.pending_timestamp = vault.last_accrual() + 90 * DAY
     old_index, _, _ = expected_accrual(chain, vault, 90 * DAY)
-    tx = vault.set_rate_model(WAD, 3 * WAD, 10 * WAD, WAD // 2, sender=owner)
+    tx = set_rates(vault, owner, WAD, 3 * WAD, 10 * WAD, WAD // 2)
     assert vault.InterestAccrued.from_receipt(tx)[0].borrow_index == old_index
     assert vault.last_accrual() == tx.timestamp
     chain.pending_timestamp = tx.timestamp + 90 * DAY
@@ -2306,7 +2334,7 @@ def test_withdraw_reserves__zero_receiver__reverts(accrued, vault, owner):
 
 @pytest.fixture
 def fresh_vault(project, owner, base_token, oracle):
-    return project.LendingVault.deploy(base_token, oracle, "v", "v", sender=owner)
+    return project.LendingVault.deploy(base_token, oracle, deploy_rate_model(owner), "v", "v", sender=owner)
 
 
 @decimals_free
@@ -2395,7 +2423,7 @@ def test_set_paused__withdraw_redeem_repay_and_add_collateral_still_work(
 ADMIN_CALLS = {
     "configure_collateral": lambda v, a: v.configure_collateral(a["weth"], 50 * PCT, 60 * PCT, 0, sender=a["caller"]),
     "set_risk_limits": lambda v, a: v.set_risk_limits(*DEFAULT_LIMITS, sender=a["caller"]),
-    "set_rate_model": lambda v, a: v.set_rate_model(*DEFAULT_RATE_MODEL, sender=a["caller"]),
+    "set_rate_model": lambda v, a: v.set_rate_model(v.rate_model(), sender=a["caller"]),
     "set_reserve_factor": lambda v, a: v.set_reserve_factor(0, sender=a["caller"]),
     "withdraw_reserves": lambda v, a: v.withdraw_reserves(1, a["caller"], sender=a["caller"]),
     "set_engine": lambda v, a: v.set_engine(a["caller"], sender=a["caller"]),

@@ -59,6 +59,11 @@ class Actions:
         self.activate([bid_id])
         return bid_id
 
+    def wait_out_ramps(self) -> None:
+        """Let threshold ramps (one day) finish, then post every price again so that none is stale."""
+        self.chain.pending_timestamp = self.chain.blocks.head.timestamp + 86_400
+        self.refresh_feeds()
+
     def refresh_feeds(self) -> None:
         """Re-post every current answer (keeps feeds fresh after long time jumps)."""
         for feeds in self.s.feeds.values():
