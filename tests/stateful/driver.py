@@ -289,6 +289,8 @@ class Driver:
             "set_risk_limits(uint256,uint256,uint256,uint256,uint256)", base_rf, max_rr, liq_rr, max_lev, liq_lev
         )
         self.execute(self.env.owner, self.env.vault, data, op)
+        if not self.reverted and self.model.limits_ramp is not None:
+            self.stats["threshold ramps started"] += 1
 
     def set_rate_model(self, rates: tuple[int, int, int, int]) -> None:
         """Point the vault at the pre-deployed KinkedRateModel quoting `rates`."""
