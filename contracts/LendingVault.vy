@@ -599,7 +599,7 @@ def configure_collateral(collateral_asset: address, max_ltv: uint256, liq_ltv: u
     """
     @notice List `collateral_asset` or change its parameters: max_ltv < liq_ltv <= 97%,
             risk_factor <= 100%. A listed asset's liq_ltv moves to the new value linearly over
-            LIQ_LTV_RAMP seconds from where it is now (`liq_ltv_ramp`), so no account becomes
+            LIQ_LTV_RAMP seconds from where it is now (`collateral_config` shows it), so no account becomes
             liquidatable by the step; max_ltv must also stay below the current liq_ltv.
     """
     ownable._check_owner()
@@ -665,7 +665,11 @@ def set_risk_limits(
         "vault: bad risk ratio limits"
     )
     assert max_leverage > WAD and max_leverage <= min(liq_leverage, current >> 144), "vault: bad leverage limits"
-    if target != current:
+    stored: uint256 = self._liq_limits
+    if target == stored & (2**LIMITS_RAMP_SHIFT - 1):
+        # dev: the thresholds' target is unchanged (only opening limits move): a running ramp goes on as it was
+        target = stored
+    elif target != current:
         self._liq_limits_from = current
         target |= (block.timestamp + LIQ_LTV_RAMP) << LIMITS_RAMP_SHIFT
     self._liq_limits = target

@@ -274,6 +274,7 @@ class Driver:
 
     def set_risk_limits(self, base_rf: int, max_rr: int, liq_rr: int, max_lev: int, liq_lev: int) -> None:
         """The opening limits change at once; with debt outstanding the thresholds ramp from where they stand."""
+        started: list[bool] = []
 
         def op(m: SystemModel) -> None:
             target = (base_rf, liq_rr, liq_lev)
@@ -282,14 +283,17 @@ class Driver:
                 raise Revert("vault: bad risk ratio limits")
             if not WAD < max_lev <= min(liq_lev, current[2]):
                 raise Revert("vault: bad leverage limits")
+            unchanged = target == (m.limits.base_risk_factor, m.limits.liq_risk_ratio, m.limits.liq_leverage)
             m.limits = RiskLimits(base_rf, max_rr, liq_rr, max_lev, liq_lev)
-            m.limits_ramp = (current, m.now + LIMITS_RAMP) if target != current else None
+            if not unchanged:  # a new target: ramp from the values in force (a running ramp goes on otherwise)
+                m.limits_ramp = (current, m.now + LIMITS_RAMP) if target != current else None
+                started.append(m.limits_ramp is not None)
 
         data = calldata(
             "set_risk_limits(uint256,uint256,uint256,uint256,uint256)", base_rf, max_rr, liq_rr, max_lev, liq_lev
         )
         self.execute(self.env.owner, self.env.vault, data, op)
-        if not self.reverted and self.model.limits_ramp is not None:
+        if not self.reverted and any(started):
             self.stats["threshold ramps started"] += 1
 
     def set_rate_model(self, rates: tuple[int, int, int, int]) -> None:

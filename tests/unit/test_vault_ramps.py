@@ -230,3 +230,19 @@ def test_market_thresholds__opening_limit_above_the_threshold_in_force__reverts(
     with ape.reverts(reason):
         system.vault.set_risk_limits(*limits, sender=owner)
     assert tuple(system.vault.risk_limits()) == (2 * PCT, WAD // 2, WAD, 4 * WAD, 10 * WAD)
+
+
+def test_market_thresholds__only_opening_limits_changed_during_a_ramp__the_ramp_goes_on(system, owner, chain, position):
+    _, start = set_limits(system, owner, chain, (2 * PCT, WAD // 2, WAD // 2, 10 * WAD, 15 * WAD))
+    chain.pending_timestamp = start + RAMP // 2
+    tx = system.vault.set_risk_limits(2 * PCT, WAD // 4, WAD // 2, 4 * WAD, 15 * WAD, sender=owner)
+    assert system.vault.RiskLimitsSet.from_receipt(tx)[0].ramp_end == start + RAMP  # not restarted
+    now = start + 3 * RAMP // 4
+    assert limits_at(system, chain, now) == (
+        2 * PCT,
+        WAD // 4,
+        linear(3 * WAD // 2, WAD // 2, start, now),
+        4 * WAD,
+        15 * WAD,
+    )
+    assert limits_at(system, chain, start + RAMP)[2] == WAD // 2
