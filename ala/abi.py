@@ -229,7 +229,7 @@ COLLATERAL_CONFIGURED = Event(
 )
 RISK_LIMITS_SET = Event(
     "RiskLimitsSet(uint256 base_risk_factor, uint256 max_risk_ratio, uint256 liq_risk_ratio, uint256 max_leverage,"
-    " uint256 liq_leverage)"
+    " uint256 liq_leverage, uint256 ramp_end)"
 )
 ANSWER_UPDATED = Event("AnswerUpdated(int256 indexed current, uint256 indexed roundId, uint256 updatedAt)")
 NEW_ROUND = Event("NewRound(uint256 indexed roundId, address indexed startedBy, uint256 startedAt)")
