@@ -2238,18 +2238,23 @@ def test_accrue_interest__a_model_quoting_above_1400_percent__accrues_at_1400_pe
     project, borrowed, chain, vault, owner
 ):
     model = project.MockRateModel.deploy(14 * WAD, sender=owner)
-    vault.set_rate_model(model, sender=owner)
+    tx = vault.set_rate_model(model, sender=owner)
+    # in the same second as the accrual of set_rate_model, so the view reads the stored index
+    chain.pending_timestamp = tx.timestamp
     model.set_rate(10**30, sender=owner)  # a broken model: the vault clamps what it quotes
     index, last = vault.borrow_index(), vault.last_accrual()
+    assert last == tx.timestamp == chain.blocks.head.timestamp
     chain.pending_timestamp = last + 30 * DAY
     vault.accrue_interest(sender=owner)
     assert vault.borrow_index() == index + ceil_div(index * 14 * WAD * 30 * DAY, WAD * YEAR)
 
 
 def test_set_rate_model__accrues_at_the_old_rate_first(borrowed, chain, vault, owner):
+    chain.pending_timestamp = chain.blocks.head.timestamp  # the model's deployment in the last accrual's second
+    model = deploy_rate_model(owner, (WAD, 3 * WAD, 10 * WAD, WAD // 2))
     chain.pending_timestamp = vault.last_accrual() + 90 * DAY
     old_index, _, _ = expected_accrual(chain, vault, 90 * DAY)
-    tx = set_rates(vault, owner, WAD, 3 * WAD, 10 * WAD, WAD // 2)
+    tx = vault.set_rate_model(model, sender=owner)
     assert vault.InterestAccrued.from_receipt(tx)[0].borrow_index == old_index
     assert vault.last_accrual() == tx.timestamp
     chain.pending_timestamp = tx.timestamp + 90 * DAY
