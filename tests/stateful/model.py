@@ -19,6 +19,8 @@ import copy
 from dataclasses import dataclass, field, replace
 from fractions import Fraction
 
+from tests.utils.ramp_model import ramp_in_force
+
 WAD = 10**18
 YEAR = 365 * 86_400
 MAX_UINT = 2**256 - 1
@@ -325,8 +327,9 @@ class SystemModel:
         if self.limits_ramp is None or self.limits_ramp[1] <= self.now:
             return new
         old, end = self.limits_ramp
-        elapsed = self.now - (end - LIMITS_RAMP)
-        return tuple(a + int(Fraction((b - a) * elapsed, LIMITS_RAMP)) for a, b in zip(old, new, strict=True))
+        return tuple(
+            ramp_in_force(a, b, end - LIMITS_RAMP, self.now, LIMITS_RAMP) for a, b in zip(old, new, strict=True)
+        )
 
     def check_opening_limits(self, account: str, index: int) -> None:
         if self.scaled.get(account, 0) == 0:

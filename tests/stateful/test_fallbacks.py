@@ -36,6 +36,7 @@ from hypothesis.stateful import RuleBasedStateMachine, invariant, precondition, 
 from tests.utils.auction_model import contract_take
 from tests.utils.fast_chain import FastChain, Reverted, calldata, word, words
 from tests.utils.oracle_model import Breaker, Observation, ltv_factor
+from tests.utils.ramp_model import ramp_in_force
 
 PROFILE = os.environ.get("HYPOTHESIS_PROFILE", "ci")
 BUDGETS = {"ci": (25, 40), "deep": (200, 60)}
@@ -58,11 +59,7 @@ SUMMARY = {"steps": 0, "seconds": 0.0}
 def liq_ltv_in_force(ramp: tuple[int, int, int, int], now: int) -> int:
     """The vault's liq_ltv ramp: from `old` at `start` to `new` at `end`, rounded toward `old`."""
     old, new, start, end = ramp
-    if now >= end:
-        return new
-    if new >= old:
-        return old + (new - old) * (now - start) // (end - start)
-    return old - (old - new) * (now - start) // (end - start)
+    return new if now >= end else ramp_in_force(old, new, start, now, end - start)
 
 
 @dataclasses.dataclass

@@ -9,6 +9,7 @@ The borrower posts 10 WETH at $2,000 ($20,000; max_ltv 80%, liq_ltv 85%, risk fa
 import ape
 import pytest
 
+from tests.utils.ramp_model import ramp_in_force
 from tests.utils.rates import set_rates
 
 WAD = 10**18
@@ -46,12 +47,7 @@ def in_force_at(system, weth, chain, timestamp):
     return system.vault.collateral_config(weth).liq_ltv
 
 
-def linear(old, new, start, now):
-    """The ramp's value: from `old` toward `new`, rounded toward `old`."""
-    elapsed = min(now - start, RAMP)
-    if old > new:
-        return old - (old - new) * elapsed // RAMP
-    return old + (new - old) * elapsed // RAMP
+linear = ramp_in_force
 
 
 def test_lowering_liq_ltv__ramps_linearly_over_a_day(system, owner, weth, chain, position):
