@@ -57,6 +57,15 @@ MAX_MAX_AGE: constant(uint256) = 3 * 86400
 MAX_MAX_SPREAD: constant(uint256) = 2 * 10**17
 # Low 160 bits of a packed Source.
 ADDRESS_MASK: constant(uint256) = 2**160 - 1
+# A packed Source: the feed in bits 0-159, its scale (below 2**60) in bits 160-219.
+SCALE_SHIFT: constant(uint256) = 160
+SCALE_MASK: constant(uint256) = 2**60 - 1
+# The head word of an asset adds, above its first Source: the number of feeds (bits 220-221), `max_age`
+# (222-239, at most MAX_MAX_AGE < 2**18) and whether the breaker is on (bit 240, tolerance != 0).
+COUNT_SHIFT: constant(uint256) = 220
+AGE_SHIFT: constant(uint256) = 222
+AGE_MASK: constant(uint256) = 2**18 - 1
+BREAKER_ON: constant(uint256) = 2**240
 # (roundId, answer, startedAt, updatedAt, answeredInRound), five ABI words.
 ROUND_DATA_SIZE: constant(uint256) = 160
 # Hard bounds of a configured breaker `tolerance` (0 turns the breaker off), WAD: 0.5% to 50%.
@@ -115,10 +124,12 @@ struct Observation:
     variance: uint256
 
 
-# Asset -> its feeds in configuration order, each a `_pack`ed Source (one slot per feed); empty for an unknown asset.
-_sources: HashMap[address, DynArray[uint256, MAX_FEEDS]]
-# Asset -> oldest accepted answer age, seconds.
-_max_age: HashMap[address, uint256]
+# Asset -> its first feed as a `_pack`ed Source, with the feed count, `max_age` (oldest accepted answer,
+# seconds) and the breaker-on bit above it (see COUNT_SHIFT); 0 for an unknown asset. One word, so a price
+# with one feed reads one slot, and a liquidation's pause check warms the slot its price read needs.
+_head: HashMap[address, uint256]
+# Asset -> its second and third feeds, `_pack`ed Sources; read only when the head counts them.
+_more: HashMap[address, uint256[MAX_FEEDS - 1]]
 # Asset -> largest accepted gap between two answers, WAD fraction of the lower one.
 _max_spread: HashMap[address, uint256]
 # May confirm a tripped breaker's price early, besides the owner.
@@ -158,7 +169,8 @@ def feeds(asset: address) -> DynArray[address, MAX_FEEDS]:
     @notice The feeds of `asset` in configuration order; empty for an unknown asset.
     """
     result: DynArray[address, MAX_FEEDS] = []
-    for word: uint256 in self._sources[asset]:
+    sources: DynArray[uint256, MAX_FEEDS] = self._sources(asset, self._head[asset])
+    for word: uint256 in sources:
         result.append(self._unpack(word).feed)
     return result
 
@@ -169,7 +181,7 @@ def max_age(asset: address) -> uint256:
     """
     @notice Oldest answer `asset`'s price accepts, seconds.
     """
-    return self._max_age[asset]
+    return (self._head[asset] >> AGE_SHIFT) & AGE_MASK
 
 
 @external
@@ -209,8 +221,14 @@ def set_feeds(asset: address, feeds: DynArray[address, MAX_FEEDS], max_age: uint
         assert decimals <= MAX_FEED_DECIMALS, "oracle: feed decimals above 18"
         sources.append(self._pack(Source(feed=feed, scale=10 ** convert(MAX_FEED_DECIMALS - decimals, uint256))))
 
-    self._sources[asset] = sources
-    self._max_age[asset] = max_age
+    # dev: the breaker bit belongs to `set_breaker`; replacing the feeds keeps it
+    head: uint256 = sources[0] | (len(sources) << COUNT_SHIFT) | (max_age << AGE_SHIFT)
+    self._head[asset] = head | (self._head[asset] & BREAKER_ON)
+    for i: uint256 in range(MAX_FEEDS - 1):
+        word: uint256 = 0
+        if i + 1 < len(sources):
+            word = sources[i + 1]
+        self._more[asset][i] = word
     self._max_spread[asset] = max_spread
     # dev: reverts with the feeds' fault when the new configuration cannot price `asset` now
     self._price(asset)
@@ -223,9 +241,9 @@ def remove_asset(asset: address):
     @notice Forget the feeds of `asset`; `price(asset)` reverts afterwards.
     """
     ownable._check_owner()
-    assert len(self._sources[asset]) != 0, "oracle: unknown asset"
-    self._sources[asset] = []
-    self._max_age[asset] = 0
+    assert self._head[asset] != 0, "oracle: unknown asset"
+    self._head[asset] = 0
+    self._more[asset] = empty(uint256[MAX_FEEDS - 1])
     self._max_spread[asset] = 0
     self._tolerance[asset] = 0
     self._confirmation_delay[asset] = 0
@@ -313,9 +331,11 @@ def liquidations_paused(asset: address) -> bool:
             waits too: the pause never depends on someone poking first). Prices are never
             paused; repaying and adding collateral go on.
     """
-    tolerance: uint256 = self._tolerance[asset]
-    if tolerance == 0:
+    # dev: the head word, not `_tolerance`: with the breaker off this is the only slot read, and it is
+    # the one the liquidation's price read of `asset` needs next
+    if self._head[asset] & BREAKER_ON == 0:
         return False
+    tolerance: uint256 = self._tolerance[asset]
     breaker: Breaker = self._breaker[asset]
     if breaker.candidate != 0:
         return True
@@ -415,7 +435,7 @@ def set_breaker(asset: address, tolerance: uint256, confirmation_delay: uint256)
     @param confirmation_delay Seconds, within [60 s, 1 day] while on; 0 with `tolerance` 0.
     """
     ownable._check_owner()
-    assert len(self._sources[asset]) != 0, "oracle: unknown asset"
+    assert self._head[asset] != 0, "oracle: unknown asset"
     if tolerance == 0:
         assert confirmation_delay == 0, "oracle: confirmation_delay out of bounds"
     else:
@@ -428,6 +448,10 @@ def set_breaker(asset: address, tolerance: uint256, confirmation_delay: uint256)
         self._breaker[asset] = empty(Breaker)
     self._tolerance[asset] = tolerance
     self._confirmation_delay[asset] = confirmation_delay
+    head: uint256 = self._head[asset] & ~BREAKER_ON
+    if tolerance != 0:
+        head |= BREAKER_ON
+    self._head[asset] = head
     log IPriceOracle.BreakerSet(asset=asset, tolerance=tolerance, confirmation_delay=confirmation_delay)
 
 
@@ -440,7 +464,7 @@ def set_volatility_params(asset: address, ewma_lambda: uint256, k: uint256, min_
     @param min_factor floor of the factor, WAD within [0.5, 1].
     """
     ownable._check_owner()
-    assert len(self._sources[asset]) != 0, "oracle: unknown asset"
+    assert self._head[asset] != 0, "oracle: unknown asset"
     assert ewma_lambda >= MIN_LAMBDA and ewma_lambda <= MAX_LAMBDA, "oracle: lambda out of bounds"
     assert k <= MAX_K, "oracle: k out of bounds"
     assert min_factor >= MIN_MIN_FACTOR and min_factor <= WAD, "oracle: min_factor out of bounds"
@@ -463,12 +487,22 @@ def _aggregate(asset: address) -> (uint256, uint256):
     """
     @dev Reads every feed once and combines the valid answers; also returns the newest
          `updatedAt` among them (the poke's notion of "a newer price"). Hot path with one feed:
-         three slots (array length, packed source, `max_age`) plus the feed call; `max_spread`
-         is read only when two or more answers are valid.
+         one slot (the head word) plus the feed call; `max_spread` is read only when two or more
+         answers are valid.
     """
-    sources: DynArray[uint256, MAX_FEEDS] = self._sources[asset]
-    assert len(sources) != 0, "oracle: unknown asset"
-    max_age: uint256 = self._max_age[asset]
+    head: uint256 = self._head[asset]
+    assert head != 0, "oracle: unknown asset"
+    max_age: uint256 = (head >> AGE_SHIFT) & AGE_MASK
+    if (head >> COUNT_SHIFT) & 3 == 1:
+        # dev: one feed, the common case: no arrays to build
+        answer: uint256 = 0
+        updated_at: uint256 = 0
+        fault: Fault = empty(Fault)
+        answer, updated_at, fault = self._read(self._unpack(head), max_age)
+        if fault != empty(Fault):
+            raise self._reason(fault)
+        return answer, updated_at
+    sources: DynArray[uint256, MAX_FEEDS] = self._sources(asset, head)
 
     prices: DynArray[uint256, MAX_FEEDS] = []
     newest: uint256 = 0
@@ -640,12 +674,31 @@ def _volatility(variance: uint256) -> uint256:
 
 
 @internal
+@view
+def _sources(asset: address, head: uint256) -> DynArray[uint256, MAX_FEEDS]:
+    """
+    @dev The packed Sources of `asset`, whose head word is `head`, in configuration order (the head's
+         first, with its extra bits, which `_unpack` ignores).
+    """
+    sources: DynArray[uint256, MAX_FEEDS] = []
+    if head == 0:
+        return sources
+    sources.append(head)
+    count: uint256 = (head >> COUNT_SHIFT) & 3
+    for i: uint256 in range(MAX_FEEDS - 1):
+        if i + 1 >= count:
+            break
+        sources.append(self._more[asset][i])
+    return sources
+
+
+@internal
 @pure
 def _pack(source: Source) -> uint256:
     """
     @dev One storage word: the feed in the low 160 bits, its scale above.
     """
-    return convert(source.feed, uint256) | (source.scale << 160)
+    return convert(source.feed, uint256) | (source.scale << SCALE_SHIFT)
 
 
 @internal
@@ -654,7 +707,7 @@ def _unpack(word: uint256) -> Source:
     """
     @dev Inverse of `_pack`.
     """
-    return Source(feed=convert(word & ADDRESS_MASK, address), scale=word >> 160)
+    return Source(feed=convert(word & ADDRESS_MASK, address), scale=(word >> SCALE_SHIFT) & SCALE_MASK)
 
 
 @internal

@@ -303,6 +303,28 @@ def test_set_breaker__retuned_while_tripped__stays_tripped(oracle, owner, breake
     assert oracle.liquidations_paused(breaker_on)
 
 
+def test_set_feeds__while_tripped__keeps_the_breaker_on_and_tripped(oracle, owner, breaker_on, post, project):
+    # the breaker-on bit shares a storage word with the feeds: replacing them must not turn the breaker off
+    post(1_500)
+    oracle.poke(breaker_on, sender=owner)
+    replacement = project.MockAggregator.deploy(18, "ETH / USD", 1_500 * WAD, sender=owner)
+    oracle.set_feeds(breaker_on, [replacement], 3_600, 0, sender=owner)
+    assert oracle.feeds(breaker_on) == [replacement.address] and oracle.max_age(breaker_on) == 3_600
+    assert oracle.tolerance(breaker_on) == TOLERANCE
+    assert oracle.liquidations_paused(breaker_on)
+    assert oracle.breaker_status(breaker_on).tripped
+
+
+def test_remove_asset__then_set_feeds__the_breaker_starts_off(oracle, owner, breaker_on, feed, post):
+    oracle.remove_asset(breaker_on, sender=owner)
+    oracle.set_feeds(breaker_on, [feed], 86_400, 0, sender=owner)
+    oracle.poke(breaker_on, sender=owner)
+    post(500)  # -75%, a trip if the breaker were still on
+    oracle.poke(breaker_on, sender=owner)
+    assert oracle.tolerance(breaker_on) == 0
+    assert not oracle.liquidations_paused(breaker_on)
+
+
 def test_setters__non_owner_or_unknown_asset__revert(oracle, owner, priced, asset, stranger, project):
     with ape.reverts(NOT_OWNER):
         oracle.set_breaker(priced, TOLERANCE, DELAY, sender=stranger)
