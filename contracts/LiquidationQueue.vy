@@ -55,6 +55,15 @@ MAX_SLOT_LIMIT: constant(uint256) = 100
 MAX_WAITING_PERIOD: constant(uint256) = 7 * 86400
 # largest bid and largest slot total, base units (P stays above its floor for D <= 2**128)
 MAX_AMOUNT: constant(uint256) = 2**128
+# `_pool` word: 10**decimals of the collateral (bits 0-63) | premium_step (64-127, below WAD / 2)
+# | max_slot (128-135)
+STEP_SHIFT: constant(uint256) = 64
+MAX_SLOT_SHIFT: constant(uint256) = 128
+MASK_64: constant(uint256) = 2**64 - 1
+# `_liquidity` word: bitmap of slots with active or incoming base (bits 0-119, slot k at bit k)
+# | total active base of the collateral (120-255: at most 101 slots of MAX_AMOUNT, below 2**135)
+TOTAL_SHIFT: constant(uint256) = 120
+BITMAP_MASK: constant(uint256) = 2**120 - 1
 # bit of a bid's meta word set once the bid is activated (incoming until merged, then active)
 ACTIVATED: constant(uint256) = 1 << 167
 # offset of the stored ledger word: ledger = LEDGER_BIAS + credit, so it is never zero while the bid lives
@@ -110,12 +119,12 @@ struct Bid:
 _engine: address
 # pool parameters per collateral
 _params: HashMap[address, ILiquidationQueue.PoolParams]
-# 10**decimals of each enabled collateral; 0 while the collateral is not enabled
-_collateral_unit: HashMap[address, uint256]
-# base in activated bids (active and incoming) across all slots of a collateral, base units
-_total_active: HashMap[address, uint256]
-# bit k set when slot k of a collateral has active or incoming base
-_bitmap: HashMap[address, uint256]
+# what a fill reads of each collateral's parameters, one word (see STEP_SHIFT): its unit, premium_step and
+# max_slot; 0 while the collateral is not enabled
+_pool: HashMap[address, uint256]
+# per collateral, one word (see TOTAL_SHIFT): bit k set when slot k has active or incoming base, and the
+# base in activated bids (active and incoming) across all slots, base units
+_liquidity: HashMap[address, uint256]
 # per collateral and slot: the pool
 _slots: HashMap[address, HashMap[uint256, Slot]]
 # S per collateral, slot and (epoch | scale << 32): collateral per unit of deposit, collateral units * P
@@ -177,11 +186,13 @@ def set_pool_params(
     assert max_slot != 0 and max_slot <= MAX_SLOT_LIMIT, "queue: max slot out of range"
     assert premium_step < WAD // 2 and max_slot * premium_step < WAD // 2, "queue: premium cap too high"
     assert waiting_period <= MAX_WAITING_PERIOD, "queue: waiting period too long"
-    if self._collateral_unit[collateral] == 0:
+    unit: uint256 = self._pool[collateral] & MASK_64
+    if unit == 0:
         assert collateral.is_contract, "queue: collateral not a contract"
         decimals: uint256 = convert(staticcall IERC20Detailed(collateral).decimals(), uint256)
         assert decimals <= 18, "queue: decimals above 18"
-        self._collateral_unit[collateral] = 10**decimals
+        unit = 10**decimals
+    self._pool[collateral] = unit | (premium_step << STEP_SHIFT) | (max_slot << MAX_SLOT_SHIFT)
     self._params[collateral] = ILiquidationQueue.PoolParams(
         premium_step=premium_step, max_slot=max_slot, waiting_period=waiting_period, bid_threshold=bid_threshold
     )
@@ -202,8 +213,9 @@ def submit_bid(collateral: address, slot: uint256, amount: uint256) -> uint256:
             `bid_threshold`: then it is activated at once (and fills from the next block).
     @return The bid id.
     """
-    assert self._collateral_unit[collateral] != 0, "queue: collateral not enabled"
-    assert slot <= self._params[collateral].max_slot, "queue: slot above max slot"
+    pool: uint256 = self._pool[collateral]
+    assert pool != 0, "queue: collateral not enabled"
+    assert slot <= pool >> MAX_SLOT_SHIFT, "queue: slot above max slot"
     assert amount != 0, "queue: zero amount"
     assert amount <= MAX_AMOUNT, "queue: amount too large"
     slot_total: uint256 = (
@@ -219,7 +231,7 @@ def submit_bid(collateral: address, slot: uint256, amount: uint256) -> uint256:
 
     bid_id: uint256 = self._next_bid_id
     self._next_bid_id = bid_id + 1
-    immediate: bool = self._total_active[collateral] < self._params[collateral].bid_threshold
+    immediate: bool = self._liquidity[collateral] >> TOTAL_SHIFT < self._params[collateral].bid_threshold
     activates_at: uint256 = block.timestamp
     meta: uint256 = convert(msg.sender, uint256) | (slot << 160)
     if immediate:
@@ -321,9 +333,10 @@ def retract_bid(bid_id: uint256, amount: uint256):
                 # dev: block 0 never matches an overtaken bucket
                 self._bids[bid_id].meta = (meta & pool_math.MASK_168) | (fills << 168)
             self._bids[bid_id].deposit = left
-        self._total_active[collateral] -= taken
+        liquidity: uint256 = self._liquidity[collateral] - (taken << TOTAL_SHIFT)
         if active == 0 and incoming & pool_math.MASK_136 == 0:
-            self._bitmap[collateral] &= ~(1 << slot)
+            liquidity &= ~(1 << slot)
+        self._liquidity[collateral] = liquidity
         if left == 0 and self._bids[bid_id].ledger == LEDGER_BIAS:
             self._delete_bid(bid_id)
 
@@ -390,12 +403,12 @@ def fill(
     assert msg.sender == self._engine, "queue: caller is not the engine"
     self._check_fill_args(collateral_price, base_price, keeper_fee)
     result: ILiquidationQueue.FillResult = empty(ILiquidationQueue.FillResult)
-    collateral_unit: uint256 = self._collateral_unit[collateral]
-    if collateral_unit == 0:
+    pool: uint256 = self._pool[collateral]
+    if pool == 0:
         return result
-    premium_step: uint256 = self._params[collateral].premium_step
-    bits: uint256 = self._bitmap[collateral] & ((2 << self._params[collateral].max_slot) - 1)
-    base_value: uint256 = base_price * collateral_unit
+    premium_step: uint256 = (pool >> STEP_SHIFT) & MASK_64
+    bits: uint256 = self._liquidity[collateral] & ((2 << (pool >> MAX_SLOT_SHIFT)) - 1)
+    base_value: uint256 = base_price * (pool & MASK_64)
     funds_left: uint256 = funds
     collateral_left: uint256 = max_collateral
 
@@ -458,12 +471,12 @@ def preview_fill(
     """
     self._check_fill_args(collateral_price, base_price, keeper_fee)
     result: ILiquidationQueue.FillResult = empty(ILiquidationQueue.FillResult)
-    collateral_unit: uint256 = self._collateral_unit[collateral]
-    if collateral_unit == 0:
+    pool: uint256 = self._pool[collateral]
+    if pool == 0:
         return result
-    premium_step: uint256 = self._params[collateral].premium_step
-    bits: uint256 = self._bitmap[collateral] & ((2 << self._params[collateral].max_slot) - 1)
-    base_value: uint256 = base_price * collateral_unit
+    premium_step: uint256 = (pool >> STEP_SHIFT) & MASK_64
+    bits: uint256 = self._liquidity[collateral] & ((2 << (pool >> MAX_SLOT_SHIFT)) - 1)
+    base_value: uint256 = base_price * (pool & MASK_64)
     funds_left: uint256 = funds
     collateral_left: uint256 = max_collateral
 
@@ -552,7 +565,7 @@ def slot_info(collateral: address, slot: uint256) -> ILiquidationQueue.SlotInfo:
     return ILiquidationQueue.SlotInfo(
         active=active,
         pending=pending + self._slots[collateral][slot].waiting,
-        premium=slot * self._params[collateral].premium_step,
+        premium=slot * ((self._pool[collateral] >> STEP_SHIFT) & MASK_64),
     )
 
 
@@ -570,7 +583,7 @@ def total_active(collateral: address) -> uint256:
             this block (which fill from the next one); this is the sum `bid_threshold` is
             compared with.
     """
-    return self._total_active[collateral]
+    return self._liquidity[collateral] >> TOTAL_SHIFT
 
 
 @external
@@ -579,7 +592,7 @@ def usable_liquidity(collateral: address) -> uint256:
     """
     @notice Base that a fill could take now from all slots up to max_slot.
     """
-    bits: uint256 = self._bitmap[collateral] & ((2 << self._params[collateral].max_slot) - 1)
+    bits: uint256 = self._liquidity[collateral] & ((2 << (self._pool[collateral] >> MAX_SLOT_SHIFT)) - 1)
     total: uint256 = 0
     for _: uint256 in range(MAX_SLOT_LIMIT + 1):
         if bits == 0:
@@ -662,8 +675,7 @@ def _add_incoming(collateral: address, slot: uint256, amount: uint256) -> uint25
         # dev: an empty bucket (merged, emptied or never used) reopens at the current fill count
         incoming = (self._slots[collateral][slot].state >> 192 << 192) | (block.number << 136)
     self._slots[collateral][slot].incoming = incoming + amount
-    self._total_active[collateral] += amount
-    self._bitmap[collateral] |= 1 << slot
+    self._liquidity[collateral] = (self._liquidity[collateral] + (amount << TOTAL_SHIFT)) | (1 << slot)
     return ACTIVATED | ((incoming >> 192) << 168) | (block.number << 208)
 
 
@@ -684,6 +696,7 @@ def _fill_slot(
     # dev: a slot that never filled stores 0, which means no remainder
     stored: uint256 = max(self._slots[collateral][slot].error, ERROR_BIAS)
     sum_increase, error = pool_math._distribute(bought, p, active, stored - ERROR_BIAS)
+    liquidity_bit: uint256 = 0
     if sum_increase != 0:
         self._sums[collateral][slot][pool_math._sum_key(state)] += sum_increase
     new_p: uint256 = pool_math.PRECISION
@@ -694,7 +707,8 @@ def _fill_slot(
         epoch += 1
         scale = 0
         if incoming & pool_math.MASK_136 == 0:
-            self._bitmap[collateral] &= ~(1 << slot)
+            # dev: the slot's bit goes with the total below, in one write
+            liquidity_bit = 1 << slot
     else:
         steps: uint256 = 0
         new_p, steps = pool_math._next_product(p, active, spent)
@@ -704,7 +718,7 @@ def _fill_slot(
     state = pool_math._pack_state(new_p, epoch, scale, (state >> 192) + 1)
     self._slots[collateral][slot].state = state
     self._slots[collateral][slot].active = active - spent
-    self._total_active[collateral] -= spent
+    self._liquidity[collateral] = (self._liquidity[collateral] - (spent << TOTAL_SHIFT)) & ~liquidity_bit
     if incoming & pool_math.MASK_136 != 0:
         # dev: after `_touch` a non-empty bucket is this block's: its bids sit this fill out and
         # join at the state after it (rare: a fill in the block of an activation)
