@@ -13,6 +13,7 @@ from ala.bulk import Bulk, Call, Rpc, encode
 from ala.deploy import System, deploy_system, feed_answer
 from ala.params import CollateralParams, SystemParams, TokenParams
 from ala.scenario import make_address
+from bench.gas_breakdown import breakdown
 
 MAX_UINT = 2**256 - 1
 WAD = 10**18
@@ -57,6 +58,8 @@ class GasBench:
         self.primer = accounts[5]
         self.rpc = Rpc(rpc_url)
         self.results: dict[str, int] = {}
+        # operation -> gas by cause (bench.gas_breakdown), for the operations traced
+        self.breakdowns: dict[str, dict[str, int]] = {}
         self.s: System = deploy_system(project, self.owner, bench_params(), chain)
 
     # ------------------------------------------------------------------ helpers
@@ -191,6 +194,18 @@ class GasBench:
         fills = self.s.queue.SlotFilled.from_receipt(tx)
         assert [f.slot for f in fills] == slots, f"{name}: {fills}"
         self.record(name, tx)
+        if name == "liquidate_1_slot":
+            self.trace(name, tx)
+
+    def trace(self, name: str, tx: Any) -> None:
+        """Split the gas of `tx` by cause (before the scenario's chain state is restored away)."""
+        s = self.s
+        ours = {c.address for c in (s.vault, s.queue, s.engine, s.oracle)}
+        others = {t.address: "ERC-20 tokens (transfers, balanceOf)" for t in s.tokens.values()}
+        others.update({f.address: "price feeds" for fs in s.feeds.values() for f in fs})
+        others[s.vault.rate_model()] = "rate model"
+        tx_hash = tx.txn_hash if isinstance(tx.txn_hash, str) else "0x" + bytes(tx.txn_hash).hex()
+        self.breakdowns[name] = breakdown(self.rpc, tx_hash, ours, others)
 
     def liquidation_many_bidders(self, n: int) -> None:
         """The one-slot liquidation with `n` active bids from `n` bidders in the slot."""

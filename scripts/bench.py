@@ -13,6 +13,7 @@ ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))
 
 from bench.gas_bench import AAVE_V3_LIQUIDATION, GasBench, gas_table_rows  # noqa: E402
+from bench.gas_breakdown import split  # noqa: E402
 
 RESULTS = ROOT / "bench" / "results.json"
 
@@ -50,6 +51,21 @@ def cli(network_choice: str, bidders: int, skip_keeper: bool, keeper_borrowers: 
         console.print(
             f"per extra slot: {derived['per_extra_slot']:,} gas; {bidders} bidders vs 1: "
             f"{derived['many_bidders_vs_one_percent']:+.3f}%"
+        )
+
+    for name, rows in bench.breakdowns.items():
+        results.setdefault("gas_breakdown", {})[name] = rows
+        table = Table(title=f"Where the gas of {name} goes (Anvil traces)")
+        for column in ("cause", "gas", "share"):
+            table.add_column(column)
+        for cause, value in rows.items():
+            table.add_row(cause, f"{value:,}", f"{100 * value / rows['total']:.1f}%")
+        console.print(table)
+        fixed, ours, storage = split(rows)
+        console.print(
+            f"fixed by the design of record (not our contracts' code): {fixed:,}; "
+            f"left of 180,000 for our four contracts: {180_000 - fixed:,}; "
+            f"they spend {ours:,}, of which storage {storage:,}"
         )
 
     with networks.parse_network_choice(network_choice):
