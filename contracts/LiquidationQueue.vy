@@ -56,14 +56,14 @@ MAX_WAITING_PERIOD: constant(uint256) = 7 * 86400
 # largest bid and largest slot total, base units (P stays above its floor for D <= 2**128)
 MAX_AMOUNT: constant(uint256) = 2**128
 # `_pool` word: 10**decimals of the collateral (bits 0-63) | premium_step (64-127, below WAD / 2)
-# | max_slot (128-135)
+# | waiting_period (128-191, at most MAX_WAITING_PERIOD) | max_slot (192-255; on top, so a shift reads it)
 STEP_SHIFT: constant(uint256) = 64
-MAX_SLOT_SHIFT: constant(uint256) = 128
+WAIT_SHIFT: constant(uint256) = 128
+MAX_SLOT_SHIFT: constant(uint256) = 192
 MASK_64: constant(uint256) = 2**64 - 1
 # `_liquidity` word: bitmap of slots with active or incoming base (bits 0-119, slot k at bit k)
 # | total active base of the collateral (120-255: at most 101 slots of MAX_AMOUNT, below 2**135)
 TOTAL_SHIFT: constant(uint256) = 120
-BITMAP_MASK: constant(uint256) = 2**120 - 1
 # bit of a bid's meta word set once the bid is activated (incoming until merged, then active)
 ACTIVATED: constant(uint256) = 1 << 167
 # offset of the stored ledger word: ledger = LEDGER_BIAS + credit, so it is never zero while the bid lives
@@ -117,11 +117,11 @@ struct Bid:
 
 # engine allowed to fill
 _engine: address
-# pool parameters per collateral
-_params: HashMap[address, ILiquidationQueue.PoolParams]
-# what a fill reads of each collateral's parameters, one word (see STEP_SHIFT): its unit, premium_step and
-# max_slot; 0 while the collateral is not enabled
+# each collateral's parameters but `bid_threshold`, one word (see STEP_SHIFT): its unit, premium_step,
+# max_slot and waiting_period; 0 while the collateral is not enabled
 _pool: HashMap[address, uint256]
+# per collateral: while its total active base is below this (base units), new bids skip the wait
+_bid_threshold: HashMap[address, uint256]
 # per collateral, one word (see TOTAL_SHIFT): bit k set when slot k has active or incoming base, and the
 # base in activated bids (active and incoming) across all slots, base units
 _liquidity: HashMap[address, uint256]
@@ -192,10 +192,10 @@ def set_pool_params(
         decimals: uint256 = convert(staticcall IERC20Detailed(collateral).decimals(), uint256)
         assert decimals <= 18, "queue: decimals above 18"
         unit = 10**decimals
-    self._pool[collateral] = unit | (premium_step << STEP_SHIFT) | (max_slot << MAX_SLOT_SHIFT)
-    self._params[collateral] = ILiquidationQueue.PoolParams(
-        premium_step=premium_step, max_slot=max_slot, waiting_period=waiting_period, bid_threshold=bid_threshold
+    self._pool[collateral] = (
+        unit | (premium_step << STEP_SHIFT) | (max_slot << MAX_SLOT_SHIFT) | (waiting_period << WAIT_SHIFT)
     )
+    self._bid_threshold[collateral] = bid_threshold
     log ILiquidationQueue.PoolParamsSet(
         collateral=collateral,
         premium_step=premium_step,
@@ -231,14 +231,14 @@ def submit_bid(collateral: address, slot: uint256, amount: uint256) -> uint256:
 
     bid_id: uint256 = self._next_bid_id
     self._next_bid_id = bid_id + 1
-    immediate: bool = self._liquidity[collateral] >> TOTAL_SHIFT < self._params[collateral].bid_threshold
+    immediate: bool = self._liquidity[collateral] >> TOTAL_SHIFT < self._bid_threshold[collateral]
     activates_at: uint256 = block.timestamp
     meta: uint256 = convert(msg.sender, uint256) | (slot << 160)
     if immediate:
         self._touch(collateral, slot)
         meta |= self._add_incoming(collateral, slot, amount)
     else:
-        activates_at += self._params[collateral].waiting_period
+        activates_at += (pool >> WAIT_SHIFT) & MASK_64
         self._slots[collateral][slot].waiting += amount
     self._bids[bid_id] = Bid(
         meta=meta,
@@ -407,7 +407,7 @@ def fill(
     if pool == 0:
         return result
     premium_step: uint256 = (pool >> STEP_SHIFT) & MASK_64
-    bits: uint256 = self._liquidity[collateral] & ((2 << (pool >> MAX_SLOT_SHIFT)) - 1)
+    bits: uint256 = self._usable_bits(collateral, pool)
     base_value: uint256 = base_price * (pool & MASK_64)
     funds_left: uint256 = funds
     collateral_left: uint256 = max_collateral
@@ -475,7 +475,7 @@ def preview_fill(
     if pool == 0:
         return result
     premium_step: uint256 = (pool >> STEP_SHIFT) & MASK_64
-    bits: uint256 = self._liquidity[collateral] & ((2 << (pool >> MAX_SLOT_SHIFT)) - 1)
+    bits: uint256 = self._usable_bits(collateral, pool)
     base_value: uint256 = base_price * (pool & MASK_64)
     funds_left: uint256 = funds
     collateral_left: uint256 = max_collateral
@@ -572,7 +572,13 @@ def slot_info(collateral: address, slot: uint256) -> ILiquidationQueue.SlotInfo:
 @external
 @view
 def pool_params(collateral: address) -> ILiquidationQueue.PoolParams:
-    return self._params[collateral]
+    pool: uint256 = self._pool[collateral]
+    return ILiquidationQueue.PoolParams(
+        premium_step=(pool >> STEP_SHIFT) & MASK_64,
+        max_slot=pool >> MAX_SLOT_SHIFT,
+        waiting_period=(pool >> WAIT_SHIFT) & MASK_64,
+        bid_threshold=self._bid_threshold[collateral],
+    )
 
 
 @external
@@ -592,7 +598,7 @@ def usable_liquidity(collateral: address) -> uint256:
     """
     @notice Base that a fill could take now from all slots up to max_slot.
     """
-    bits: uint256 = self._liquidity[collateral] & ((2 << (self._pool[collateral] >> MAX_SLOT_SHIFT)) - 1)
+    bits: uint256 = self._usable_bits(collateral, self._pool[collateral])
     total: uint256 = 0
     for _: uint256 in range(MAX_SLOT_LIMIT + 1):
         if bits == 0:
@@ -619,6 +625,16 @@ def base_asset() -> address:
 @view
 def engine() -> address:
     return self._engine
+
+
+@internal
+@view
+def _usable_bits(collateral: address, pool: uint256) -> uint256:
+    """
+    @notice The slots of `collateral` (whose `_pool` word is `pool`) that hold active or incoming base,
+            up to max_slot, as a bitmap (slot k at bit k).
+    """
+    return self._liquidity[collateral] & ((2 << (pool >> MAX_SLOT_SHIFT)) - 1)
 
 
 @internal
