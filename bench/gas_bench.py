@@ -204,8 +204,7 @@ class GasBench:
         others = {t.address: "ERC-20 tokens (transfers, balanceOf)" for t in s.tokens.values()}
         others.update({f.address: "price feeds" for fs in s.feeds.values() for f in fs})
         others[s.vault.rate_model()] = "rate model"
-        tx_hash = tx.txn_hash if isinstance(tx.txn_hash, str) else "0x" + bytes(tx.txn_hash).hex()
-        self.breakdowns[name] = breakdown(self.rpc, tx_hash, ours, others)
+        self.breakdowns[name] = breakdown(self.rpc, tx.txn_hash, ours, others)
 
     def liquidation_many_bidders(self, n: int) -> None:
         """The one-slot liquidation with `n` active bids from `n` bidders in the slot."""

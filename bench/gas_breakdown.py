@@ -33,8 +33,7 @@ def breakdown(rpc: Rpc, tx_hash: str, ours: set[str], others: dict[str, str]) ->
     ("ERC-20 tokens", "price feeds", ...) of every other contract it calls. The rows add up to the gas used."""
     ours = {a.lower() for a in ours}
     others = {a.lower(): c for a, c in others.items()}
-    tx = rpc.call("eth_getTransactionByHash", [tx_hash])
-    receipt = rpc.call("eth_getTransactionReceipt", [tx_hash])
+    tx, receipt = rpc.batch([("eth_getTransactionByHash", [tx_hash]), ("eth_getTransactionReceipt", [tx_hash])])
     total = int(receipt["gasUsed"], 16)
     data = bytes.fromhex(tx["input"][2:])
     rows: dict[str, int] = {
