@@ -7,6 +7,8 @@ PYTHON ?= python3.11
 NETWORK ?= local
 SCENARIO ?= crash
 export APE_FOUNDRY_HOST ?= auto
+# xdist workers for `make test`, each with its own Anvil (APE_FOUNDRY_HOST=auto); the machine has 2 cores
+WORKERS ?= 2
 export PATH := $(CURDIR)/$(VENV)/bin:$(CURDIR)/bin:$(CURDIR)/node_modules/.bin:$(PATH)
 
 .PHONY: help install demo test bench lint format audit clean
@@ -34,8 +36,12 @@ install: $(VENV)/.installed node_modules/.installed
 demo: install
 	ape run demo --scenario $(SCENARIO) $(if $(filter fork,$(NETWORK)),--fork,)
 
+# Compile once in this process first: workers compiling at the same time can leave stale bytecode in .build.
+# loadscope runs each module whole on one worker, in the order it has when run alone (tests/conftest.py hands out
+# the longest first); the fork module's two tests share the upstream's fixed port and so take turns.
 test: install
-	ape test
+	ape compile
+	ape test -n $(WORKERS) --dist loadscope
 
 bench: install
 	ape run bench

@@ -1,7 +1,13 @@
-"""Shared fixtures: named actors, tokens of 6/8/18 decimals, feeds, and hypothesis profiles."""
+"""Shared fixtures: named actors, tokens of 6/8/18 decimals, feeds, hypothesis profiles, the suite's clock.
+
+The market fixtures (tokens, feeds, oracle, vault) are module-scoped: deployed once per module (and per base-decimals
+value), while ape's per-test snapshot gives every test the chain as the module fixtures left it. A module that
+parametrizes `base_decimals` does so with `scope="module"`, so that pytest groups its tests by decimals.
+"""
 
 import os
 import sys
+import time
 from pathlib import Path
 
 # ape-foundry finds anvil only on PATH (bin/anvil wraps the npm binary in node_modules/.bin so that it
@@ -14,6 +20,7 @@ for _bin in (Path(__file__).resolve().parent.parent / "bin", Path(sys.executable
 import pytest  # noqa: E402
 from hypothesis import HealthCheck, settings  # noqa: E402
 
+from tests.utils.clock import tick_per_block  # noqa: E402
 from tests.utils.rates import deploy_rate_model  # noqa: E402
 
 settings.register_profile(
@@ -29,6 +36,83 @@ settings.register_profile(
     suppress_health_check=[HealthCheck.too_slow, HealthCheck.function_scoped_fixture, HealthCheck.data_too_large],
 )
 settings.load_profile(os.environ.get("HYPOTHESIS_PROFILE", "ci"))
+
+SLOWEST = 15  # tests listed at the end of a run
+
+# `make test` runs two xdist workers with `--dist loadscope`: a module runs whole, in its own order, on one worker,
+# and modules are handed out in collection order. The longest modules (seconds of test time in a full run) come
+# first, so that the short ones fill in at the end and both workers finish together.
+LONGEST_FIRST = (
+    "tests/unit/test_vault.py",
+    "tests/stateful/test_fallbacks.py",
+    "tests/stateful/test_system.py",
+    "tests/property/test_vault_model.py",
+    "tests/integration/test_keeper.py",
+    "tests/unit/test_dutch_auction.py",
+    "tests/property/test_queue_precision.py",
+    "tests/property/test_queue_model.py",
+    "tests/unit/test_queue.py",
+)
+
+
+@pytest.hookimpl(trylast=True)
+def pytest_collection_modifyitems(config, items):
+    rank = {path: i for i, path in enumerate(LONGEST_FIRST)}
+    items.sort(key=lambda item: rank.get(item.nodeid.split("::")[0], len(LONGEST_FIRST)))  # stable: keeps the rest
+
+
+@pytest.fixture(scope="session")
+def fast(chain):
+    """Raw JSON-RPC to the test node (tests/utils/fast_chain.py), for setup that is not itself under test."""
+    from tests.utils.fast_chain import FastChain
+
+    return FastChain.of(chain)
+
+
+@pytest.fixture(scope="session", autouse=True)
+def fast_reverts():
+    """Skip what ape does for every reverted transaction beyond reading its reason: printing the call trace and
+    mapping it back to source lines (one to several seconds per revert). `ape.reverts(reason)` needs neither.
+    `ALA_TEST_TRACES=1` keeps them, to debug a revert nobody expected."""
+    if os.environ.get("ALA_TEST_TRACES") == "1":
+        yield
+        return
+    from ape.exceptions import TransactionError
+    from ape_foundry.trace import AnvilTransactionTrace
+
+    with pytest.MonkeyPatch.context() as patch:
+        patch.setattr(AnvilTransactionTrace, "show", lambda self, *args, **kwargs: None)
+        patch.setattr(TransactionError, "source_traceback", property(lambda self: None, lambda self, value: None))
+        yield
+
+
+@pytest.fixture(scope="session", autouse=True)
+def block_clock(chain, fast):
+    """One second per block for the whole session (tests/utils/clock.py): no test sees the wall clock. Also builds
+    `fast` before any module snapshot: a session fixture first requested later makes ape rebase the chain."""
+    tick_per_block(fast.request)
+
+
+def pytest_sessionstart(session):
+    session.config._ala_started = time.monotonic()
+
+
+def pytest_terminal_summary(terminalreporter, exitstatus, config):
+    """The slowest tests (setup + call + teardown) and the run's wall time, so that a slowdown shows at once."""
+    seconds: dict[str, float] = {}
+    for reports in terminalreporter.stats.values():
+        for report in reports:
+            if getattr(report, "when", None) in ("setup", "call", "teardown"):
+                seconds[report.nodeid] = seconds.get(report.nodeid, 0.0) + report.duration
+    if not seconds:
+        return
+    terminalreporter.section(f"slowest {SLOWEST} tests (setup + call + teardown)")
+    for nodeid, spent in sorted(seconds.items(), key=lambda item: -item[1])[:SLOWEST]:
+        terminalreporter.write_line(f"{spent:8.2f}s  {nodeid}")
+    wall = time.monotonic() - config._ala_started
+    terminalreporter.write_line(
+        f"total: {len(seconds)} tests, {sum(seconds.values()):.0f} s of test time, {wall:.0f} s wall clock"
+    )
 
 
 @pytest.fixture(scope="session")
@@ -105,33 +189,33 @@ def make_token(project, owner):
     return make
 
 
-@pytest.fixture
+@pytest.fixture(scope="module")
 def base_decimals():
     """Decimals of the base asset; modules parametrize this fixture to run with 6, 8 and 18."""
     return 6
 
 
-@pytest.fixture
+@pytest.fixture(scope="module")
 def base_token(make_token, base_decimals):
     return make_token("USDA", base_decimals)
 
 
-@pytest.fixture
+@pytest.fixture(scope="module")
 def weth(make_token):
     return make_token("WETH", 18)
 
 
-@pytest.fixture
+@pytest.fixture(scope="module")
 def wbtc(make_token):
     return make_token("WBTC", 8)
 
 
-@pytest.fixture
+@pytest.fixture(scope="module")
 def gold(make_token):
     return make_token("GOLD", 6)
 
 
-@pytest.fixture
+@pytest.fixture(scope="module")
 def feeds(project, owner, base_token, weth, wbtc, gold):
     """One 8-decimal feed per asset: base $1, WETH $2,000, WBTC $60,000, GOLD $2,500."""
     return {
@@ -142,7 +226,7 @@ def feeds(project, owner, base_token, weth, wbtc, gold):
     }
 
 
-@pytest.fixture
+@pytest.fixture(scope="module")
 def oracle(project, owner, feeds):
     oracle = project.PriceOracle.deploy(sender=owner)
     for asset, feed in feeds.items():
@@ -160,7 +244,7 @@ def set_price(owner, feeds):
     return set_price
 
 
-@pytest.fixture
+@pytest.fixture(scope="module")
 def vault(project, owner, base_token, oracle, weth, wbtc, gold, engine_account):
     """A vault with three collaterals (18, 8 and 6 decimals); `engine_account` plays the engine."""
     vault = project.LendingVault.deploy(
@@ -174,12 +258,11 @@ def vault(project, owner, base_token, oracle, weth, wbtc, gold, engine_account):
 
 
 @pytest.fixture
-def fund(owner):
-    """Mint `amount` of `token` to `account` and approve `spender` for it."""
+def fund(owner, fast):
+    """Mint `amount` of `token` to `account` and approve `spender` for it (raw transactions: setup, not a test)."""
 
     def fund(token, account, amount, spender):
-        token.mint(account, amount, sender=owner)
-        token.approve(spender, amount, sender=account)
+        fast.mint_and_approve(owner, token, account, amount, spender)
 
     return fund
 

@@ -20,12 +20,6 @@ GAS = 3_000_000
 ZERO = "0x0000000000000000000000000000000000000000"
 
 
-@pytest.fixture(scope="module")
-def fast(chain) -> FastChain:
-    provider = chain.provider
-    return FastChain(getattr(provider, "uri", None) or provider.web3.provider.endpoint_uri)
-
-
 @dataclass
 class Market:
     """The deployed system with a lender, two borrowers (`borrower` underwater), an active bid, a pending bid that

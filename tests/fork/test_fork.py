@@ -15,6 +15,8 @@ from ala.bulk import Rpc
 from ala.demo import upstream_anvil
 
 ROOT = Path(__file__).resolve().parents[2]
+# Both tests start the fork's upstream on its fixed port (ape-config.yaml): `make test` runs a module on one
+# xdist worker (--dist loadscope), so they take turns.
 pytestmark = pytest.mark.fork
 
 

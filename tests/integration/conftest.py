@@ -8,8 +8,18 @@ import pytest
 
 from tests.integration.helpers import KeeperProcess, Market, open_borrowers, write_deployment
 from tests.utils.actions import Actions
+from tests.utils.clock import tick_per_block, wall_clock
 
 N_BORROWERS = 36
+
+
+@pytest.fixture(scope="module", autouse=True)
+def moving_clock(chain):
+    """The keeper polls a live chain while time passes: these tests run on the wall clock, the rest of the suite on
+    one second per block (tests/utils/clock.py)."""
+    wall_clock(chain.provider.make_request)
+    yield
+    tick_per_block(chain.provider.make_request)
 
 
 @pytest.fixture(scope="module")

@@ -31,6 +31,24 @@ USD = {"USDA": 1, "WETH": 2_000, "WBTC": 60_000, "GOLD": 2_500}
 # ------------------------------------------------------------------------------------------------ fixtures
 
 
+def with_base_decimals(*values):
+    """Run a test with a base asset of each of these decimals (a test without the mark runs with 6)."""
+
+    def mark(test):
+        test.base_decimals = values
+        return test
+
+    return mark
+
+
+def pytest_generate_tests(metafunc):
+    """The market is module-scoped, so the base asset's decimals are a module-scoped parameter: pytest runs the
+    tests of one value together and deploys the market once per value."""
+    if "base_decimals" in metafunc.fixturenames:
+        values = getattr(metafunc.function, "base_decimals", (6,))
+        metafunc.parametrize("base_decimals", values, ids=[str(v) for v in values], indirect=True, scope="module")
+
+
 @pytest.fixture(scope="session")
 def taker(accounts):
     return accounts[11]
@@ -42,9 +60,19 @@ def market(accounts):
     return accounts[12]
 
 
-@pytest.fixture
+@pytest.fixture(scope="module")
+def base_decimals(request):
+    return request.param
+
+
+@pytest.fixture(scope="module")
 def house(project, owner, base_token, oracle, engine_account):
     return project.DutchAuction.deploy(base_token, oracle, engine_account, VAULT, engine_account, sender=owner)
+
+
+@pytest.fixture(scope="module", autouse=True)
+def deployed(house, base_token, oracle, weth, wbtc, gold, owner, borrower, taker, keeper, engine_account):
+    """Build every module-scoped fixture before the first test: one requested late makes ape rebase the chain."""
 
 
 @pytest.fixture
@@ -235,7 +263,7 @@ def test_auction_status__needs_redo_after_tail_and_below_cusp(house, kick, borro
 # ------------------------------------------------------------------------------------------------ take
 
 
-@pytest.mark.parametrize("base_decimals", [6, 8, 18])
+@with_base_decimals(6, 8, 18)
 @pytest.mark.parametrize("symbol", ["WETH", "WBTC", "GOLD"])
 def test_take__whole_lot_worth_less_than_the_tab__sells_out_and_reports_the_shortfall(
     house, kick, pay, collaterals, symbol, base_token, borrower, taker, engine_account, chain, unit, base_decimals
@@ -269,7 +297,7 @@ def test_take__whole_lot_worth_less_than_the_tab__sells_out_and_reports_the_shor
     assert house.auction_status(auction_id) == (False, 0, 0, 0)
 
 
-@pytest.mark.parametrize("base_decimals", [6, 8, 18])
+@with_base_decimals(6, 8, 18)
 @pytest.mark.parametrize("symbol", ["WETH", "WBTC", "GOLD"])
 def test_take__whole_tab__returns_the_leftover_collateral_to_the_account(
     house, kick, pay, collaterals, symbol, base_token, borrower, taker, engine_account, chain, unit, base_decimals
@@ -301,7 +329,7 @@ def test_take__whole_tab__returns_the_leftover_collateral_to_the_account(
     assert info.finished and (info.raised, info.tab, info.lot) == (tab, 0, lot - bought)
 
 
-@pytest.mark.parametrize("base_decimals", [6, 18])
+@with_base_decimals(6, 18)
 def test_take__partial__keeps_the_auction_running(
     house, kick, pay, base_token, borrower, taker, engine_account, wbtc, unit, chain, base_decimals
 ):
@@ -326,8 +354,8 @@ def test_take__value_not_a_whole_base_unit__the_taker_pays_the_unit_rounded_up(
     house, kick, pay, borrower, taker, weth, unit, chain
 ):
     """The round numbers elsewhere divide exactly; here they do not, so rounding `owe` down would show."""
-    auction_id, kicked = kick(borrower, weth, 10 * WAD, 100_000 * unit, 1_234_567_891 * WAD // 10**6)
     pay(taker, 10_000 * unit)
+    auction_id, kicked = kick(borrower, weth, 10 * WAD, 100_000 * unit, 1_234_567_891 * WAD // 10**6)
     price = 1_234_567_891 * WAD // 10**6
     chain.pending_timestamp = kicked.timestamp + 1
     tx = house.take(auction_id, 3, price, taker, b"", sender=taker)  # 3 wei of WETH: far below one base unit
@@ -469,7 +497,7 @@ def flash_taker(project, owner, house, base_token, market):
     return callee
 
 
-@pytest.mark.parametrize("base_decimals", [6, 8, 18])
+@with_base_decimals(6, 8, 18)
 def test_take__with_callback__taker_sells_in_the_callback_and_pays(
     house, kick, flash_taker, base_token, borrower, keeper, market, engine_account, weth, unit, chain, base_decimals
 ):
@@ -555,7 +583,7 @@ def test_redo__fresh_auction__reverts_cannot_reset(house, kick, borrower, keeper
         house.redo(auction_id, keeper, sender=keeper)
 
 
-@pytest.mark.parametrize("base_decimals", [6, 18])
+@with_base_decimals(6, 18)
 @pytest.mark.parametrize("symbol", ["WETH", "WBTC", "GOLD"])
 def test_redo__after_tail__restarts_at_oracle_price_times_buf_and_pays_the_incentive(
     house, funded, kick, collaterals, symbol, borrower, keeper, base_token, chain, unit, owner, base_decimals

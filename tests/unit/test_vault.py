@@ -11,8 +11,6 @@ from fractions import Fraction
 
 import ape
 import pytest
-from ape.exceptions import TransactionError
-from ape_foundry.trace import AnvilTransactionTrace
 
 from tests.utils.rates import deploy_rate_model, rates_of, set_rates
 from tests.utils.vault_model import (
@@ -106,16 +104,6 @@ ZERO_PRICE_ORACLE = """
 def price(asset: address) -> uint256:
     return 0
 """
-
-
-@pytest.fixture(scope="module", autouse=True)
-def fast_reverts():
-    """Skip what ape does for every reverted transaction beyond reading its reason: printing the call trace and
-    mapping it back to source lines (one to several seconds per revert). `ape.reverts(reason)` needs neither."""
-    with pytest.MonkeyPatch.context() as patch:
-        patch.setattr(AnvilTransactionTrace, "show", lambda self, *args, **kwargs: None)
-        patch.setattr(TransactionError, "source_traceback", property(lambda self: None, lambda self, value: None))
-        yield
 
 
 # ---------------------------------------------------------------- market (module-scoped: deployed once per decimals)

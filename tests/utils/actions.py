@@ -6,6 +6,7 @@ from decimal import Decimal
 from typing import Any
 
 from ala.deploy import System, feed_answer
+from tests.utils.fast_chain import FastChain
 
 MAX_UINT = 2**256 - 1
 
@@ -15,16 +16,16 @@ class Actions:
         self.s = system
         self.owner = owner
         self.chain = chain
+        self.fast = FastChain.of(chain)
 
     def units(self, symbol: str, amount: float | int | Decimal | str) -> int:
         token = self.s.tokens[symbol]
         return int(Decimal(str(amount)) * 10 ** token.decimals())
 
     def mint(self, symbol: str, account: Any, amount: Any, spender: Any) -> int:
-        token = self.s.tokens[symbol]
+        """Mint whole tokens to `account`, approved to `spender` without limit (raw transactions: setup)."""
         raw = self.units(symbol, amount)
-        token.mint(account, raw, sender=self.owner)
-        token.approve(spender, MAX_UINT, sender=account)
+        self.fast.mint_and_approve(self.owner, self.s.tokens[symbol], account, raw, spender, allowance=MAX_UINT)
         return raw
 
     def lend(self, lender: Any, amount: Any) -> Any:

@@ -18,6 +18,7 @@ from eth_utils import keccak
 
 from ala.abi import revert_reason
 from ala.bulk import Rpc
+from tests.utils.clock import tick_per_block
 
 GAS = 6_000_000
 
@@ -52,6 +53,11 @@ def word(data: str, index: int = 0) -> int:
     return int(data[2 + 64 * index : 2 + 64 * (index + 1)], 16)
 
 
+def address_of(thing: Any) -> str:
+    """The address of an ape account or contract, or an address given as a string."""
+    return str(getattr(thing, "address", thing))
+
+
 def address_word(value: int) -> str:
     return "0x" + f"{value:040x}"
 
@@ -70,6 +76,12 @@ class FastChain:
         self.uri = uri
         self._session = requests.Session()
         self._ids = 0
+
+    @classmethod
+    def of(cls, chain: Any) -> FastChain:
+        """The node behind ape's connected provider."""
+        provider = chain.provider
+        return cls(getattr(provider, "uri", None) or provider.web3.provider.endpoint_uri)
 
     # ------------------------------------------------------------ raw requests
 
@@ -167,6 +179,18 @@ class FastChain:
         assert len({r["blockNumber"] for r in receipts}) == 1, "the transactions did not share a block"
         return receipts
 
+    def mint_and_approve(
+        self, minter: Any, token: Any, holder: Any, amount: int, spender: Any, allowance: int | None = None
+    ) -> None:
+        """Setup that is not under test, at ~3 ms a transaction instead of ape's ~60: `minter` mints `amount` of a
+        mock token to `holder`, who approves `spender` for `allowance` (default: `amount`). Takes ape accounts,
+        contracts or addresses; a holder that is not one of Anvil's dev accounts is impersonated."""
+        minter, token, holder, spender = (address_of(x) for x in (minter, token, holder, spender))
+        self.request("anvil_impersonateAccount", [holder])
+        self.transact(minter, token, calldata("mint(address,uint256)", holder, amount))
+        approve = calldata("approve(address,uint256)", spender, amount if allowance is None else allowance)
+        self.transact(holder, token, approve)
+
     # ------------------------------------------------------------ blocks and time
 
     def head(self) -> tuple[int, int]:
@@ -176,10 +200,11 @@ class FastChain:
 
     def freeze_time(self) -> None:
         """Every later block gets the timestamp of the latest one until `set_next_timestamp` moves it."""
-        self.request("anvil_setBlockTimestampInterval", [0])
+        tick_per_block(self.request, 0)
 
     def unfreeze_time(self) -> None:
-        self.request("anvil_removeBlockTimestampInterval", [])
+        """Back to the suite's clock: one second per block (tests/utils/clock.py)."""
+        tick_per_block(self.request)
 
     def set_next_timestamp(self, timestamp: int) -> None:
         self.request("evm_setNextBlockTimestamp", [timestamp])
