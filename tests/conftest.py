@@ -181,10 +181,14 @@ def _feed(project, owner, price_usd, decimals=FEED_DECIMALS, name="X / USD"):
     return project.MockAggregator.deploy(decimals, name, int(price_usd * 10**decimals), sender=owner)
 
 
+def _token(project, owner, symbol: str, decimals: int):
+    return project.MockERC20.deploy(symbol, symbol, decimals, sender=owner)
+
+
 @pytest.fixture
 def make_token(project, owner):
     def make(symbol: str, decimals: int):
-        return project.MockERC20.deploy(symbol, symbol, decimals, sender=owner)
+        return _token(project, owner, symbol, decimals)
 
     return make
 
@@ -196,23 +200,23 @@ def base_decimals():
 
 
 @pytest.fixture(scope="module")
-def base_token(make_token, base_decimals):
-    return make_token("USDA", base_decimals)
+def base_token(project, owner, base_decimals):
+    return _token(project, owner, "USDA", base_decimals)
 
 
 @pytest.fixture(scope="module")
-def weth(make_token):
-    return make_token("WETH", 18)
+def weth(project, owner):
+    return _token(project, owner, "WETH", 18)
 
 
 @pytest.fixture(scope="module")
-def wbtc(make_token):
-    return make_token("WBTC", 8)
+def wbtc(project, owner):
+    return _token(project, owner, "WBTC", 8)
 
 
 @pytest.fixture(scope="module")
-def gold(make_token):
-    return make_token("GOLD", 6)
+def gold(project, owner):
+    return _token(project, owner, "GOLD", 6)
 
 
 @pytest.fixture(scope="module")
