@@ -39,9 +39,13 @@ demo: install
 # Compile once in this process first: workers compiling at the same time can leave stale bytecode in .build.
 # loadscope runs each module whole on one worker, in the order it has when run alone (tests/conftest.py hands out
 # the longest first); the fork module's two tests share the upstream's fixed port and so take turns.
+# The tests marked `alone` (their clock is the wall clock) run afterwards, with the machine to themselves; the
+# summary at the end covers both parts (ALA_TEST_TIMES).
 test: install
 	ape compile
-	ape test -n $(WORKERS) --dist loadscope
+	rm -f .build/test-times.json
+	ALA_TEST_TIMES=.build/test-times.json ape test -n $(WORKERS) --dist loadscope -m "not alone"
+	ALA_TEST_TIMES=.build/test-times.json ape test -m alone
 
 bench: install
 	ape run bench

@@ -5,6 +5,7 @@ value), while ape's per-test snapshot gives every test the chain as the module f
 parametrizes `base_decimals` does so with `scope="module"`, so that pytest groups its tests by decimals.
 """
 
+import json
 import os
 import sys
 import time
@@ -98,7 +99,10 @@ def pytest_sessionstart(session):
 
 
 def pytest_terminal_summary(terminalreporter, exitstatus, config):
-    """The slowest tests (setup + call + teardown) and the run's wall time, so that a slowdown shows at once."""
+    """The slowest tests (setup + call + teardown) and the run's wall time, so that a slowdown shows at once.
+
+    `make test` runs in two parts (the parallel suite, then the tests marked `alone`); with `ALA_TEST_TIMES` naming a
+    file, each part adds its times there and the summary covers every part so far."""
     seconds: dict[str, float] = {}
     for reports in terminalreporter.stats.values():
         for report in reports:
@@ -106,10 +110,15 @@ def pytest_terminal_summary(terminalreporter, exitstatus, config):
                 seconds[report.nodeid] = seconds.get(report.nodeid, 0.0) + report.duration
     if not seconds:
         return
+    wall = time.monotonic() - config._ala_started
+    if path := os.environ.get("ALA_TEST_TIMES"):
+        earlier = json.loads(Path(path).read_text()) if Path(path).exists() else {"seconds": {}, "wall": 0.0}
+        seconds = {**earlier["seconds"], **seconds}
+        wall += earlier["wall"]
+        Path(path).write_text(json.dumps({"seconds": seconds, "wall": wall}))
     terminalreporter.section(f"slowest {SLOWEST} tests (setup + call + teardown)")
     for nodeid, spent in sorted(seconds.items(), key=lambda item: -item[1])[:SLOWEST]:
         terminalreporter.write_line(f"{spent:8.2f}s  {nodeid}")
-    wall = time.monotonic() - config._ala_started
     terminalreporter.write_line(
         f"total: {len(seconds)} tests, {sum(seconds.values()):.0f} s of test time, {wall:.0f} s wall clock"
     )

@@ -3,7 +3,14 @@ the circuit breakers have to do the rest, and the report says how much each mech
 
 import json
 
+import pytest
+
 from tests.fork.test_fork import ape_run
+
+# The demo's chain clock follows the wall clock and its keeper paces itself by wall time: with the other core busy,
+# fewer keeper rounds fit into the replay's last hours and an auction can still be running at the end (seen once in
+# four full runs beside a second worker). `make test` runs it after the parallel suite, alone.
+pytestmark = pytest.mark.alone
 
 
 def test_demo_thin__auctions_and_breakers_clear_what_the_bids_cannot():
