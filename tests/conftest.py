@@ -103,6 +103,8 @@ def pytest_terminal_summary(terminalreporter, exitstatus, config):
 
     `make test` runs in two parts (the parallel suite, then the tests marked `alone`); with `ALA_TEST_TIMES` naming a
     file, each part adds its times there and the summary covers every part so far."""
+    if hasattr(config, "workerinput"):
+        return  # an xdist worker: the controller reports for the whole run
     seconds: dict[str, float] = {}
     for reports in terminalreporter.stats.values():
         for report in reports:
