@@ -159,6 +159,7 @@ PREVIEW_LIQUIDATION = Function(
     LIQUIDATION_PREVIEW,
 )
 ENGINE_VAULT = Function("vault()", "(address)")
+LENS_ENGINE = Function("engine()", "(address)")
 ENGINE_QUEUE = Function("queue()", "(address)")
 ENGINE_ORACLE = Function("oracle()", "(address)")
 ENGINE_BASE_ASSET = Function("base_asset()", "(address)")
@@ -184,10 +185,11 @@ DECIMALS = Function("decimals()", "(uint8)")
 ALLOWANCE = Function("allowance(address,address)", "(uint256)")
 APPROVE = Function("approve(address,uint256)", "(bool)")
 
-# LendingVault
+# LiquidationLens
 ACCOUNTS_HEALTH = Function(
     "accounts_health(address[])", "((uint256,uint256,uint256,uint256,uint256,bool)[])", ACCOUNT_HEALTH
 )
+# LendingVault
 COLLATERAL_OF = Function("collateral_of(address,address)", "(uint256)")
 COLLATERAL_ASSETS = Function("collateral_assets()", "(address[])")
 DEBT_OF = Function("debt_of(address)", "(uint256)")
@@ -238,8 +240,6 @@ NEW_ROUND = Event("NewRound(uint256 indexed roundId, address indexed startedBy, 
 KEEPER_SURFACE: dict[str, list[Function | Event]] = {
     "LiquidationEngine": [
         LIQUIDATE,
-        LIQUIDATABLE,
-        PREVIEW_LIQUIDATION,
         ENGINE_VAULT,
         ENGINE_QUEUE,
         ENGINE_ORACLE,
@@ -249,17 +249,17 @@ KEEPER_SURFACE: dict[str, list[Function | Event]] = {
         AUCTION_OF,
         AUCTION_BOOKED,
         SETTLE_AUCTION,
+        COLLATERAL_CONFIGURED,
+        RISK_LIMITS_SET,
     ],
+    "LiquidationLens": [LIQUIDATABLE, PREVIEW_LIQUIDATION, ACCOUNTS_HEALTH, LENS_ENGINE],
     "DutchAuction": [NEXT_AUCTION_ID, AUCTION_INFO_OF, AUCTION_STATUS, TAKE, REDO],
     "LendingVault": [
-        ACCOUNTS_HEALTH,
         COLLATERAL_OF,
         COLLATERAL_ASSETS,
         DEBT_OF,
         COLLATERAL_ADDED,
         BORROWED,
-        COLLATERAL_CONFIGURED,
-        RISK_LIMITS_SET,
     ],
     "LiquidationQueue": [USABLE_LIQUIDITY, ACTIVATE_BIDS, BID_INFO_OF, NEXT_BID_ID, BID_SUBMITTED, BID_ACTIVATED],
     "MockAggregator": [ANSWER_UPDATED, NEW_ROUND],

@@ -123,7 +123,7 @@ class Demo:
         system = deploy_system(project, owner, self.params, chain)
         path = write_deployment(system, ecosystem, network)
         self.say(f"deployed on {ecosystem}:{network} at block {system.block}: {path.relative_to(ROOT)}")
-        for name in ("oracle", "vault", "queue", "engine", "auction"):
+        for name in ("oracle", "vault", "queue", "engine", "lens", "auction"):
             if getattr(system, name) is not None:
                 self.say(f"  {name:<7} {getattr(system, name).address}")
         if self.thin:
@@ -249,7 +249,7 @@ class Demo:
 def _count_liquidatable(system: System, accounts: list[str]) -> int:
     total = 0
     for start in range(0, len(accounts), 500):
-        total += sum(bool(x) for x in system.engine.liquidatable(accounts[start : start + 500]))
+        total += sum(bool(x) for x in system.lens.liquidatable(accounts[start : start + 500]))
     return total
 
 

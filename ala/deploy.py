@@ -28,6 +28,7 @@ class System:
     vault: Any
     queue: Any
     engine: Any
+    lens: Any
     tokens: dict[str, Any] = field(default_factory=dict)  # symbol -> token (base included)
     auction: Any = None  # the DutchAuction house, when the parameters ask for one
     feeds: dict[str, list[Any]] = field(default_factory=dict)  # symbol -> feeds
@@ -51,6 +52,7 @@ class System:
             "vault": self.vault.address,
             "queue": self.queue.address,
             "engine": self.engine.address,
+            "lens": self.lens.address,
             "auction": self.auction.address if self.auction is not None else "",
             "tokens": {s: t.address for s, t in self.tokens.items()},
             "feeds": {s: [f.address for f in fs] for s, fs in self.feeds.items()},
@@ -91,7 +93,7 @@ def _token_and_feeds(project: Any, sender: Any, spec: TokenParams, chain_at: Any
 
 
 def deploy_system(project: Any, sender: Any, params: SystemParams, chain: Any = None) -> System:
-    """Deploy tokens and feeds (mocks unless addresses are given), oracle, vault, queue and engine; wire them."""
+    """Deploy tokens and feeds (mocks unless addresses are given), oracle, vault, queue, engine and lens; wire them."""
     params.check()
 
     def chain_at(address: str) -> Any:
@@ -123,8 +125,9 @@ def deploy_system(project: Any, sender: Any, params: SystemParams, chain: Any = 
     engine = project.LiquidationEngine.deploy(vault, queue, sender=sender)
     vault.set_engine(engine, sender=sender)
     queue.set_engine(engine, sender=sender)
+    lens = project.LiquidationLens.deploy(engine, sender=sender)
 
-    vault.set_risk_limits(
+    engine.set_risk_limits(
         wad(params.base_risk_factor),
         wad(params.max_risk_ratio),
         wad(params.liq_risk_ratio),
@@ -135,7 +138,7 @@ def deploy_system(project: Any, sender: Any, params: SystemParams, chain: Any = 
     vault.set_reserve_factor(wad(params.reserve_factor), sender=sender)
     for c in params.collaterals:
         token = tokens[c.symbol]
-        vault.configure_collateral(token, wad(c.max_ltv), wad(c.liq_ltv), wad(c.risk_factor), sender=sender)
+        engine.configure_collateral(token, wad(c.max_ltv), wad(c.liq_ltv), wad(c.risk_factor), sender=sender)
         queue.set_pool_params(
             token,
             wad(c.premium_step),
@@ -158,6 +161,7 @@ def deploy_system(project: Any, sender: Any, params: SystemParams, chain: Any = 
         vault=vault,
         queue=queue,
         engine=engine,
+        lens=lens,
         tokens=tokens,
         feeds=feeds,
         block=start_block,
@@ -202,6 +206,7 @@ def load_system(project: Any, path: str | Path, params: SystemParams) -> System:
         vault=project.LendingVault.at(data["vault"]),
         queue=project.LiquidationQueue.at(data["queue"]),
         engine=project.LiquidationEngine.at(data["engine"]),
+        lens=project.LiquidationLens.at(data["lens"]),
         auction=project.DutchAuction.at(data["auction"]) if data.get("auction") else None,
         tokens=tokens,
         feeds=feeds,

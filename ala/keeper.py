@@ -130,6 +130,8 @@ class KeeperConfig:
     engine: str
     vault: str
     queue: str
+    # the stateless views over the engine (`liquidatable`, `preview_liquidation`)
+    lens: str
     feeds: list[str]
     private_key: str = field(repr=False)
     # first block to read logs from when the store is empty (the deployment block)
@@ -187,6 +189,7 @@ class KeeperConfig:
             engine=data["engine"],
             vault=data["vault"],
             queue=data["queue"],
+            lens=data["lens"],
             feeds=feeds,
             private_key=private_key,
             start_block=int(data.get("block", 0)),
@@ -701,7 +704,7 @@ class LiquidationStrategy:
         if not accounts:
             return []
         batches = list(_chunks(accounts, self.batch_size))
-        calls = [call(k.engine, abi.encode_address_array(abi.LIQUIDATABLE, list(b)), k.tag) for b in batches]
+        calls = [call(k.lens, abi.encode_address_array(abi.LIQUIDATABLE, list(b)), k.tag) for b in batches]
         workers = max(1, min(k.config.rpc_workers, len(calls)))
         answers: list[Any] = [None] * len(calls)
         for g, group in enumerate(k.rpc.batches([calls[i::workers] for i in range(workers)])):
@@ -727,7 +730,7 @@ class LiquidationStrategy:
         if not err.data and not retried:
             # a revert without data: on Anvil, a call that met a block being written; read again once
             time.sleep(0.05)
-            answer = k.rpc.batch([call(k.engine, abi.encode_address_array(abi.LIQUIDATABLE, batch), k.tag)])[0]
+            answer = k.rpc.batch([call(k.lens, abi.encode_address_array(abi.LIQUIDATABLE, batch), k.tag)])[0]
             if not isinstance(answer, RpcError):
                 return [a for a, flag in zip(batch, abi.decode_bool_array(answer), strict=True) if flag]
             return self._scan_failed(batch, answer, retried=True)
@@ -744,7 +747,7 @@ class LiquidationStrategy:
             return self.batch_size
         data = abi.encode_address_array(abi.LIQUIDATABLE, sample)
         try:
-            gas = _hex(k.rpc.request("eth_estimateGas", [{"to": k.engine, "data": data}, k.tag]))
+            gas = _hex(k.rpc.request("eth_estimateGas", [{"to": k.lens, "data": data}, k.tag]))
         except RpcError as exc:
             k.log.warning("could not measure the scan gas", extra=fields(reason=exc.reason))
             return self.batch_size
@@ -876,7 +879,7 @@ class LiquidationStrategy:
         calls = []
         for account, asset in pairs:
             calls.append(call(k.vault, abi.COLLATERAL_OF.encode(account, asset), k.tag))
-            calls.append(call(k.engine, abi.PREVIEW_LIQUIDATION.encode(account, asset), k.tag))
+            calls.append(call(k.lens, abi.PREVIEW_LIQUIDATION.encode(account, asset), k.tag))
         answers = k.rpc.batch(calls)
         best: dict[str, tuple[int, int, str, Any]] = {}
         healthy: set[str] = set()
@@ -1287,6 +1290,7 @@ class Keeper:
         self.engine = to_checksum_address(config.engine)
         self.vault = to_checksum_address(config.vault)
         self.queue = to_checksum_address(config.queue)
+        self.lens = to_checksum_address(config.lens)
         self.feeds = [to_checksum_address(f) for f in config.feeds]
         self.rpc: RpcClient | None = None
         self.store: Store | None = None
@@ -1321,13 +1325,23 @@ class Keeper:
             on_retry=self._on_retry,
         )
         self.chain_id = _hex(self.rpc.request("eth_chainId"))
-        for name, address in (("engine", self.engine), ("vault", self.vault), ("queue", self.queue)):
+        for name, address in (
+            ("engine", self.engine),
+            ("vault", self.vault),
+            ("queue", self.queue),
+            ("lens", self.lens),
+        ):
             if self.rpc.request("eth_getCode", [address, "latest"]) in (None, "0x", "0x0"):
                 raise KeeperError(f"no contract at the {name} address {address} on chain {self.chain_id}")
         wired_vault = abi.ENGINE_VAULT.decode(self.rpc.eth_call(self.engine, abi.ENGINE_VAULT.encode()))
         wired_queue = abi.ENGINE_QUEUE.decode(self.rpc.eth_call(self.engine, abi.ENGINE_QUEUE.encode()))
         if (wired_vault.lower(), wired_queue.lower()) != (self.vault.lower(), self.queue.lower()):
             raise KeeperError("the engine is wired to another vault or queue than the configuration names")
+        if (
+            abi.LENS_ENGINE.decode(self.rpc.eth_call(self.lens, abi.LENS_ENGINE.encode())).lower()
+            != self.engine.lower()
+        ):
+            raise KeeperError("the lens reads another engine than the configuration names")
         try:
             self.store = Store(cfg.db_path, self.keeper_id)
             self.store.bind(self.chain_id, self.engine)
@@ -1534,7 +1548,7 @@ class Keeper:
         # re-read the last `reorg_depth` blocks: logs of a replaced block come back in its successor
         frm = max(self.config.start_block, self._checkpoint + 1 - self.config.reorg_depth)
         chunk = self.config.log_chunk_blocks
-        vault, queue = self.vault.lower(), self.queue.lower()
+        vault, queue, engine = self.vault.lower(), self.queue.lower(), self.engine.lower()
         feed_set = {f.lower() for f in self.feeds}
         topics = [
             abi.COLLATERAL_ADDED.topic,
@@ -1546,7 +1560,7 @@ class Keeper:
             abi.COLLATERAL_CONFIGURED.topic,
             abi.RISK_LIMITS_SET.topic,
         ]
-        addresses = [self.vault, self.queue, *self.feeds]
+        addresses = [self.vault, self.queue, self.engine, *self.feeds]
         while frm <= head:
             to = min(head, frm + chunk - 1)
             query = {"fromBlock": hex(frm), "toBlock": hex(to), "address": addresses, "topics": [topics]}
@@ -1577,7 +1591,7 @@ class Keeper:
                         if asset not in held:
                             held.add(asset)
                             positions.append((account, asset))
-                elif source == vault and topic0 in (abi.COLLATERAL_CONFIGURED.topic, abi.RISK_LIMITS_SET.topic):
+                elif source == engine and topic0 in (abi.COLLATERAL_CONFIGURED.topic, abi.RISK_LIMITS_SET.topic):
                     self.liquidations.full_scan_needed()  # thresholds moved
                     self.liquidations.refresh_assets = True
                     self.breakers.assets = None

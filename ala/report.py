@@ -64,7 +64,7 @@ def build_report(
 
     left = 0
     for start in range(0, len(borrowers), 500):
-        left += sum(bool(x) for x in system.engine.liquidatable(borrowers[start : start + 500]))
+        left += sum(bool(x) for x in system.lens.liquidatable(borrowers[start : start + 500]))
 
     repaid = sum(Decimal(log.repaid) for log in liquidations) / base_unit
     keeper_fees = sum(Decimal(log.keeper_fee) for log in liquidations) / base_unit

@@ -34,7 +34,7 @@ def status(system: System, nearest: int = 10) -> dict[str, Any]:
     rows = []
     for start in range(0, len(accounts), 500):
         batch = accounts[start : start + 500]
-        for account, h in zip(batch, system.vault.accounts_health(batch), strict=True):
+        for account, h in zip(batch, system.lens.accounts_health(batch), strict=True):
             if h.debt_value:
                 rows.append(
                     {

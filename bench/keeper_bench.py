@@ -388,7 +388,7 @@ class Market:
         for start in range(0, len(self.borrowers), 500):
             batch = self.borrowers[start : start + 500]
             try:
-                out = rpc.eth_call(self.s.engine.address, abi.encode_address_array(abi.LIQUIDATABLE, batch))
+                out = rpc.eth_call(self.s.lens.address, abi.encode_address_array(abi.LIQUIDATABLE, batch))
             except RpcError as exc:
                 self.view_errors.append(exc.reason)
                 return -1

@@ -3,14 +3,16 @@
 # pragma optimize codesize
 """
 @title ALA lending vault
-@notice Lenders deposit the base asset for ERC-4626 shares; borrowers post up to
-        eight collateral assets and borrow the base asset at a kinked,
+@notice The ledger. Lenders deposit the base asset for ERC-4626 shares; borrowers
+        post up to eight collateral assets and borrow the base asset at a kinked,
         utilisation-based rate accrued per second through a borrow index. A
         reserve factor of the interest feeds the reserves, the insurance fund
-        that absorbs bad debt before lenders do. Opening limits (max LTV, max
-        risk ratio, max leverage) are enforced on borrow and remove_collateral;
-        the liquidation thresholds are exposed to the LiquidationEngine, the
-        only contract that may seize collateral or write down debt.
+        that absorbs bad debt before lenders do. The vault keeps custody of every
+        collateral and the collateral and debt of each account; it holds no risk
+        math: borrow and remove_collateral hand the account's new position to the
+        LiquidationEngine (the risk engine), which reverts when an opening limit
+        is exceeded. The engine lists collateral assets and is the only contract
+        that may seize collateral or write down debt.
 @license MIT
 @custom:contract-name LendingVault
 """
@@ -24,7 +26,7 @@ implements: IERC20Detailed
 implements: IERC4626
 
 from interfaces import ILendingVault
-from interfaces import IPriceOracle
+from interfaces import ILiquidationEngine
 from interfaces import IRateModel
 
 implements: ILendingVault
@@ -33,7 +35,6 @@ from snekmate.auth import ownable
 from snekmate.auth import ownable_2step
 from snekmate.tokens import erc20
 from snekmate.utils import math
-from modules import risk
 
 initializes: ownable
 initializes: ownable_2step[ownable := ownable]
@@ -56,36 +57,22 @@ MAX_BATCH: constant(uint256) = 500
 # Shares carry 10**6 virtual units per asset unit: the first-depositor inflation attack then costs
 # the attacker about a million times what it could steal (OpenZeppelin / snekmate decimals offset).
 DECIMALS_OFFSET: constant(uint8) = 6
-# Hard bounds of the owner's setters.
-MAX_LIQ_LTV: constant(uint256) = 97 * 10**16
+# Hard bound of the owner's setter.
 MAX_RESERVE_FACTOR: constant(uint256) = 5 * 10**17
 # Highest annual borrow rate a rate model may quote, WAD (KinkedRateModel's bounds sum to 1400%).
 MAX_BORROW_RATE: constant(uint256) = 14 * WAD
-MAX_RISK_RATIO: constant(uint256) = 100 * WAD
-MAX_LEVERAGE: constant(uint256) = 100 * WAD
-# Bit masks of the packed storage words.
-MASK_64: constant(uint256) = 2**64 - 1
-MASK_72: constant(uint256) = 2**72 - 1
-MASK_128: constant(uint256) = 2**128 - 1
-MASK_40: constant(uint256) = 2**40 - 1
 MASK_160: constant(uint256) = 2**160 - 1
-# A change of a liquidation threshold (an asset's liq_ltv, or the market's base_risk_factor,
-# liq_risk_ratio and liq_leverage) ramps linearly over this long, seconds (as Curve ramps A): no account
-# becomes liquidatable by a parameter step. The end of a running ramp sits in bits 208-247 of an asset's
-# config and in bits 216-255 of the market limits.
-LIQ_LTV_RAMP: constant(uint256) = 86400
-RAMP_SHIFT: constant(uint256) = 208
-LIMITS_RAMP_SHIFT: constant(uint256) = 216
 INDEX_MASK: constant(uint256) = 2**192 - 1
 
 # The lent asset (ERC-4626 `asset`).
 asset: public(immutable(address))
 # 10**decimals of the base asset.
 _BASE_SCALE: immutable(uint256)
-# Price source for every asset, the base asset included.
+# Price source of the risk engine (the vault itself prices nothing), kept for integrators.
 oracle: public(immutable(address))
 
-# The only contract that may seize collateral and write down debt.
+# The risk engine: lists collateral, checks opening limits, and is the only contract that may seize
+# collateral and write down debt.
 engine: public(address)
 # May pause deposits, borrows and collateral removals (never repayments or collateral additions).
 guardian: public(address)
@@ -106,23 +93,13 @@ _scaled_debt: HashMap[address, uint256]
 # The interest rate model (IRateModel) in bits 0-159 and the reserve factor (share of accrued
 # interest that goes to the reserves, WAD) in bits 160-255: one slot, read by every accrual.
 _rates: uint256
-# Liquidation thresholds, WAD, 72 bits each: base_risk_factor | liq_risk_ratio | liq_leverage, and
-# the end of a running ramp toward them (bits 216-255; 0: none).
-_liq_limits: uint256
-# The three thresholds in force when the running ramp started, packed as in _liq_limits.
-_liq_limits_from: uint256
-# Opening limits, WAD, 128 bits each: max_risk_ratio | max_leverage.
-_open_limits: uint256
 # Base units of debt written off as bad debt, cumulative.
 total_bad_debt: public(uint256)
 
 # Listed collateral assets, in listing order.
 _assets: DynArray[address, MAX_ASSETS]
-# Asset -> its risk parameters packed in one slot (WAD, 64 bits each): max_ltv | liq_ltv | risk_factor,
-# then decimals (bits 192-199) and listing position + 1 (bits 200-207; 0: not listed).
-_config: HashMap[address, uint256]
-# Asset -> liq_ltv a running ramp started from.
-_liq_ramps: HashMap[address, uint256]
+# Asset -> its position in `_assets` + 1 (0: not listed).
+_listed: HashMap[address, uint256]
 # Account -> asset -> collateral posted, token units.
 _collateral: HashMap[address, HashMap[address, uint256]]
 # Asset -> Σ collateral posted by all accounts, token units.
@@ -146,8 +123,6 @@ def __init__(asset_: address, oracle_: address, rate_model_: address, name_: Str
 
     self._accrual = self._pack_accrual(WAD, block.timestamp)
     self._rates = convert(rate_model_, uint256) | (10**17 << 160)
-    self._liq_limits = 2 * 10**16 | (3 * WAD // 2 << 72) | (15 * WAD << 144)
-    self._open_limits = WAD | (10 * WAD << 128)
 
 
 # ---------------------------------------------------------------- ERC-4626 (lenders)
@@ -314,7 +289,7 @@ def remove_collateral(collateral_asset: address, amount: uint256, receiver: addr
     index: uint256 = self._accrue()
     self._collateral[msg.sender][collateral_asset] = posted - taken
     self._total_collateral[collateral_asset] -= taken
-    self._check_opening_limits(msg.sender, index)
+    self._check_opening(msg.sender, index)
     self._push(collateral_asset, receiver, taken)
     log ILendingVault.CollateralRemoved(account=msg.sender, asset=collateral_asset, amount=taken, receiver=receiver)
 
@@ -334,7 +309,7 @@ def borrow(amount: uint256, receiver: address):
     self._scaled_debt[msg.sender] += scaled
     self._total_scaled_debt += scaled
     self._cash -= amount
-    self._check_opening_limits(msg.sender, index)
+    self._check_opening(msg.sender, index)
     self._push(asset, receiver, amount)
     log ILendingVault.Borrowed(account=msg.sender, amount=amount, receiver=receiver)
 
@@ -371,14 +346,27 @@ def accrue_interest():
 
 
 @external
-def prepare_liquidation(account: address, collateral_asset: address) -> ILendingVault.LiquidationSnapshot:
+def prepare_liquidation(account: address) -> ILendingVault.Position:
     """
-    @notice Engine only: accrue interest and report what a liquidation of `account` needs.
+    @notice Engine only: accrue interest and report `account`'s debt and collateral.
     """
     self._check_engine()
-    self._check_listed(collateral_asset)
-    index: uint256 = self._accrue()
-    return self._snapshot(account, collateral_asset, index)
+    return self._position(account, self._accrue())
+
+
+@external
+def list_collateral(collateral_asset: address):
+    """
+    @notice Engine only: accept `collateral_asset` as collateral, at the end of the listing order.
+            The engine checks the asset (a priced contract of at most 18 decimals) and keeps its
+            risk parameters; a listing is for good.
+    """
+    self._check_engine()
+    assert self._listed[collateral_asset] == 0, "vault: already listed"
+    assert len(self._assets) < MAX_ASSETS, "vault: too many collaterals"
+    self._assets.append(collateral_asset)
+    self._listed[collateral_asset] = len(self._assets)
+    log ILendingVault.CollateralListed(asset=collateral_asset, position=len(self._assets) - 1)
 
 
 @external
@@ -394,9 +382,8 @@ def settle_liquidation(
     """
     @notice Engine only: the engine has had `repaid + reserve_fee` base sent to this vault;
             book it, send `seized` collateral to `receiver`, and, when `write_off` is set, write
-            off the account's remaining debt as bad debt when no collateral value is left.
-            Returns the bad debt. The engine clears `write_off` while collateral it took is
-            still being sold (a Dutch auction), whose proceeds will repay that debt.
+            off the account's remaining debt as bad debt (reserves first). Returns the bad debt.
+            The engine sets `write_off` only when no collateral value is left to cover the debt.
     """
     self._check_engine()
     received: uint256 = repaid + reserve_fee
@@ -419,7 +406,7 @@ def settle_liquidation(
         account=account, collateral=collateral_asset, seized=seized, repaid=repaid, reserve_fee=reserve_fee
     )
 
-    if not write_off or remaining == 0 or self._has_collateral_value(account):
+    if not write_off or remaining == 0:
         return 0
     return self._write_off(account, remaining)
 
@@ -429,32 +416,11 @@ def settle_liquidation(
 
 @external
 @view
-def liquidation_snapshot(account: address, collateral_asset: address) -> ILendingVault.LiquidationSnapshot:
-    self._check_listed(collateral_asset)
-    return self._snapshot(account, collateral_asset, self._accrued()[0])
-
-
-@external
-@view
-def account_health(account: address) -> ILendingVault.AccountHealth:
-    index: uint256 = self._accrued()[0]
-    prices: DynArray[uint256, MAX_ASSETS] = self._prices(False)
-    return self._health_of(self._totals(account, prices, 0, index, False))
-
-
-@external
-@view
-def accounts_health(accounts: DynArray[address, MAX_BATCH]) -> DynArray[ILendingVault.AccountHealth, MAX_BATCH]:
+def position_of(account: address) -> ILendingVault.Position:
     """
-    @notice Health of a batch of accounts; every price is read once for the whole batch.
+    @notice `account`'s debt (interest included) and the collateral it holds, in listing order.
     """
-    index: uint256 = self._accrued()[0]
-    prices: DynArray[uint256, MAX_ASSETS] = self._prices(True)
-    base_price: uint256 = staticcall IPriceOracle(oracle).price(asset)
-    result: DynArray[ILendingVault.AccountHealth, MAX_BATCH] = []
-    for account: address in accounts:
-        result.append(self._health_of(self._totals(account, prices, base_price, index, False)))
-    return result
+    return self._position(account, self._accrued()[0])
 
 
 @external
@@ -475,50 +441,20 @@ def total_collateral(collateral_asset: address) -> uint256:
     return self._total_collateral[collateral_asset]
 
 
-# The configuration views skip the reentrancy lock: no function writes configuration and calls out
-# before it is whole, so a reentrant read cannot see it half-written (and the vault is at its EIP-170 size).
 @external
 @view
-@reentrant
 def collateral_assets() -> DynArray[address, MAX_ASSETS]:
     return self._assets
 
 
 @external
 @view
-@reentrant
-def collateral_config(collateral_asset: address) -> ILendingVault.CollateralConfig:
-    return self._load_config(collateral_asset)
-
-
-@external
-@view
-@reentrant
-def risk_limits() -> ILendingVault.RiskLimits:
-    """
-    @notice The opening limits and the liquidation thresholds in force, a running ramp included.
-    """
-    liq: uint256 = self._liq_limits_now()
-    opening: uint256 = self._open_limits
-    return ILendingVault.RiskLimits(
-        base_risk_factor=liq & MASK_72,
-        max_risk_ratio=opening & MASK_128,
-        liq_risk_ratio=(liq >> 72) & MASK_72,
-        max_leverage=opening >> 128,
-        liq_leverage=liq >> 144,
-    )
-
-
-@external
-@view
-@reentrant
 def rate_model() -> address:
     return convert(self._rates & MASK_160, address)
 
 
 @external
 @view
-@reentrant
 def reserve_factor() -> uint256:
     return self._rates >> 160
 
@@ -592,96 +528,6 @@ def available_liquidity() -> uint256:
 
 
 # ---------------------------------------------------------------- admin
-
-
-@external
-def configure_collateral(collateral_asset: address, max_ltv: uint256, liq_ltv: uint256, risk_factor: uint256):
-    """
-    @notice List `collateral_asset` or change its parameters: max_ltv < liq_ltv <= 97%,
-            risk_factor <= 100%. A listed asset's liq_ltv moves to the new value linearly over
-            LIQ_LTV_RAMP seconds from where it is now (`collateral_config` shows it), so no account becomes
-            liquidatable by the step; max_ltv must also stay below the current liq_ltv.
-    """
-    ownable._check_owner()
-    assert collateral_asset != empty(address), "vault: zero asset"
-    assert collateral_asset != asset, "vault: base asset as collateral"
-    assert liq_ltv <= MAX_LIQ_LTV, "vault: liq_ltv above bound"
-    assert risk_factor <= WAD, "vault: risk_factor above bound"
-    packed: uint256 = self._config[collateral_asset]
-    # dev: decimals and listing position survive a parameter change
-    identity: uint256 = (packed >> 192) & 65535
-    # dev: the liq_ltv in force (the new one for a new listing): max_ltv stays below it too
-    current: uint256 = liq_ltv
-    ramp_end: uint256 = 0
-    if identity != 0:
-        current = self._load_config(collateral_asset).liq_ltv
-        if liq_ltv != current:
-            ramp_end = block.timestamp + LIQ_LTV_RAMP
-            self._liq_ramps[collateral_asset] = current
-    else:
-        assert len(self._assets) < MAX_ASSETS, "vault: too many collaterals"
-        assert collateral_asset.is_contract, "vault: collateral not a contract"
-        decimals: uint8 = staticcall IERC20Detailed(collateral_asset).decimals()
-        assert decimals <= 18, "vault: decimals above 18"
-        # dev: the oracle must price the asset before anyone can post it
-        assert staticcall IPriceOracle(oracle).price(collateral_asset) != 0, "vault: unpriced asset"
-        self._assets.append(collateral_asset)
-        identity = convert(decimals, uint256) | (len(self._assets) << 8)
-    assert max_ltv < min(liq_ltv, current), "vault: max_ltv must be below liq_ltv"
-    # dev: every value below 2**64 (WAD fractions; decimals and listing position in 16 bits)
-    self._config[collateral_asset] = (
-        max_ltv | (liq_ltv << 64) | (risk_factor << 128) | (identity << 192) | (ramp_end << RAMP_SHIFT)
-    )
-    log ILendingVault.CollateralConfigured(
-        asset=collateral_asset, max_ltv=max_ltv, liq_ltv=liq_ltv, risk_factor=risk_factor
-    )
-
-
-@external
-def set_risk_limits(
-    base_risk_factor: uint256,
-    max_risk_ratio: uint256,
-    liq_risk_ratio: uint256,
-    max_leverage: uint256,
-    liq_leverage: uint256,
-):
-    """
-    @notice Set the opening limits (at once) and the liquidation thresholds. While anyone owes the
-            vault, the thresholds move from where they are to the new values linearly over
-            LIQ_LTV_RAMP seconds (`risk_limits` shows them in force), so no account becomes
-            liquidatable by the step; the opening limits must stay at or below them all along.
-    """
-    ownable._check_owner()
-    assert base_risk_factor <= WAD, "vault: base_risk_factor above bound"
-    assert liq_risk_ratio <= MAX_RISK_RATIO, "vault: liq_risk_ratio above bound"
-    assert liq_leverage <= MAX_LEVERAGE, "vault: liq_leverage above bound"
-    target: uint256 = base_risk_factor | (liq_risk_ratio << 72) | (liq_leverage << 144)
-    # dev: with debt outstanding the thresholds ramp from where they are; without, nobody can be liquidated
-    current: uint256 = target
-    if self._total_scaled_debt != 0:
-        current = self._liq_limits_now()
-    # dev: the opening limits stay at or below the thresholds in force all along the ramp
-    assert max_risk_ratio != 0 and max_risk_ratio <= min(liq_risk_ratio, (current >> 72) & MASK_72), (
-        "vault: bad risk ratio limits"
-    )
-    assert max_leverage > WAD and max_leverage <= min(liq_leverage, current >> 144), "vault: bad leverage limits"
-    stored: uint256 = self._liq_limits
-    if target == stored & (2**LIMITS_RAMP_SHIFT - 1):
-        # dev: the thresholds' target is unchanged (only opening limits move): a running ramp goes on as it was
-        target = stored
-    elif target != current:
-        self._liq_limits_from = current
-        target |= (block.timestamp + LIQ_LTV_RAMP) << LIMITS_RAMP_SHIFT
-    self._liq_limits = target
-    self._open_limits = max_risk_ratio | (max_leverage << 128)
-    log ILendingVault.RiskLimitsSet(
-        base_risk_factor=base_risk_factor,
-        max_risk_ratio=max_risk_ratio,
-        liq_risk_ratio=liq_risk_ratio,
-        max_leverage=max_leverage,
-        liq_leverage=liq_leverage,
-        ramp_end=target >> LIMITS_RAMP_SHIFT,
-    )
 
 
 @external
@@ -910,156 +756,37 @@ def _write_off(account: address, amount: uint256) -> uint256:
     return amount
 
 
-# ---------------------------------------------------------------- internal: risk
+# ---------------------------------------------------------------- internal: positions
 
 
 @internal
 @view
-def _prices(all_assets: bool) -> DynArray[uint256, MAX_ASSETS]:
+def _position(account: address, index: uint256) -> ILendingVault.Position:
     """
-    @notice Oracle price of every listed asset that has collateral posted (`all_assets`), or
-            zeros to be filled lazily by `_totals` (single-account paths price only what the account holds).
+    @notice What the risk engine needs to judge `account`: its debt at `index` and its non-zero collateral.
     """
-    prices: DynArray[uint256, MAX_ASSETS] = []
-    for collateral_asset: address in self._assets:
-        if all_assets and self._total_collateral[collateral_asset] != 0:
-            prices.append(staticcall IPriceOracle(oracle).price(collateral_asset))
-        else:
-            prices.append(0)
-    return prices
-
-
-@internal
-@view
-def _totals(
-    account: address, prices: DynArray[uint256, MAX_ASSETS], base_price: uint256, index: uint256, opening: bool
-) -> risk.Totals:
-    """
-    @notice The sums behind every metric. A zero entry in `prices` (or a zero `base_price`) is read from the oracle.
-            With `opening` (borrow and collateral removal only), each asset's `max_ltv` is scaled by the
-            oracle's volatility factor: opening limits tighten in volatile markets, liquidation thresholds never.
-    """
-    t: risk.Totals = empty(risk.Totals)
-    i: uint256 = 0
+    position: ILendingVault.Position = empty(ILendingVault.Position)
+    position.debt = self._debt(self._scaled_debt[account], index)
     for collateral_asset: address in self._assets:
         amount: uint256 = self._collateral[account][collateral_asset]
         if amount != 0:
-            price: uint256 = prices[i]
-            if price == 0:
-                price = staticcall IPriceOracle(oracle).price(collateral_asset)
-            config: ILendingVault.CollateralConfig = self._load_config(collateral_asset)
-            value: uint256 = risk._value(amount, price, config.scale, False)
-            t.collateral_value += value
-            # dev: capacities round down and risk rounds up (neither ever favours the account)
-            t.liquidation_capacity += value * config.liq_ltv // WAD
-            max_ltv: uint256 = config.max_ltv
-            if opening:
-                # dev: rounds down (favours the protocol); the factor is exactly WAD while the asset's k is 0
-                max_ltv = max_ltv * staticcall IPriceOracle(oracle).ltv_factor(collateral_asset) // WAD
-            t.borrow_capacity += value * max_ltv // WAD
-            t.weighted_risk += (value * config.risk_factor + WAD - 1) // WAD
-        i += 1
-    scaled: uint256 = self._scaled_debt[account]
-    if scaled != 0:
-        price: uint256 = base_price
-        if price == 0:
-            price = staticcall IPriceOracle(oracle).price(asset)
-        t.debt_value = risk._value(self._debt(scaled, index), price, _BASE_SCALE, True)
-    return t
+            position.assets.append(collateral_asset)
+            position.amounts.append(amount)
+    return position
 
 
 @internal
 @view
-def _health_of(t: risk.Totals) -> ILendingVault.AccountHealth:
-    liq: uint256 = self._liq_limits_now()
-    return ILendingVault.AccountHealth(
-        collateral_value=t.collateral_value,
-        debt_value=t.debt_value,
-        health=risk._health(t),
-        risk_ratio=risk._risk_ratio(t, liq & MASK_72),
-        leverage=risk._leverage(t),
-        liquidatable=self._is_liquidatable(t, liq),
-    )
-
-
-@internal
-@view
-def _check_opening_limits(account: address, index: uint256):
+def _check_opening(account: address, index: uint256):
+    """
+    @notice Revert unless `account`, as now booked, is within every opening limit. The engine
+            judges it from the position passed in calldata: it never calls back into this vault.
+    """
     if self._scaled_debt[account] == 0:
         return
-    t: risk.Totals = self._totals(account, self._prices(False), 0, index, True)
-    opening: uint256 = self._open_limits
-    assert t.debt_value <= t.borrow_capacity, "vault: exceeds max ltv"
-    assert risk._risk_ratio(t, self._liq_limits_now() & MASK_72) <= opening & MASK_128, "vault: exceeds max risk ratio"
-    assert risk._leverage(t) <= opening >> 128, "vault: exceeds max leverage"
-
-
-@internal
-@view
-def _snapshot(account: address, collateral_asset: address, index: uint256) -> ILendingVault.LiquidationSnapshot:
-    # dev: the two prices the engine needs are read once and reused by the health computation
-    collateral_price: uint256 = staticcall IPriceOracle(oracle).price(collateral_asset)
-    base_price: uint256 = staticcall IPriceOracle(oracle).price(asset)
-    prices: DynArray[uint256, MAX_ASSETS] = self._prices(False)
-    prices[((self._config[collateral_asset] >> 200) & 255) - 1] = collateral_price
-    t: risk.Totals = self._totals(account, prices, base_price, index, False)
-    return ILendingVault.LiquidationSnapshot(
-        liquidatable=self._is_liquidatable(t, self._liq_limits_now()),
-        debt=self._debt(self._scaled_debt[account], index),
-        debt_value=t.debt_value,
-        collateral_amount=self._collateral[account][collateral_asset],
-        collateral_price=collateral_price,
-        base_price=base_price,
-    )
-
-
-@internal
-@view
-def _has_collateral_value(account: address) -> bool:
-    """
-    @notice True while any collateral of `account` is still worth something at oracle prices.
-    """
-    for collateral_asset: address in self._assets:
-        amount: uint256 = self._collateral[account][collateral_asset]
-        if amount != 0:
-            price: uint256 = staticcall IPriceOracle(oracle).price(collateral_asset)
-            if risk._value(amount, price, self._load_config(collateral_asset).scale, False) != 0:
-                return True
-    return False
-
-
-# ---------------------------------------------------------------- internal: packing
-
-
-@internal
-@view
-def _liq_limits_now() -> uint256:
-    """
-    @notice The market's liquidation thresholds in force, packed as in _liq_limits (ramp end cleared).
-    """
-    packed: uint256 = self._liq_limits
-    ramp_end: uint256 = packed >> LIMITS_RAMP_SHIFT
-    if ramp_end <= block.timestamp:
-        return packed & (2**LIMITS_RAMP_SHIFT - 1)
-    old: uint256 = self._liq_limits_from
-    now: uint256 = 0
-    for i: uint256 in range(3):
-        bit: uint256 = 72 * i
-        now |= self._lerp((old >> bit) & MASK_72, (packed >> bit) & MASK_72, ramp_end) << bit
-    return now
-
-
-@internal
-@view
-def _lerp(old: uint256, new: uint256, ramp_end: uint256) -> uint256:
-    """
-    @notice Where a linear ramp from `old` to `new`, started LIQ_LTV_RAMP seconds before `ramp_end`
-            (still ahead), stands now; rounded toward `old`, the value the accounts were measured against.
-    """
-    left: uint256 = ramp_end - block.timestamp
-    if new >= old:
-        return new - ((new - old) * left + LIQ_LTV_RAMP - 1) // LIQ_LTV_RAMP
-    return new + ((old - new) * left + LIQ_LTV_RAMP - 1) // LIQ_LTV_RAMP
+    position: ILendingVault.Position = self._position(account, index)
+    # dev: the engine reverts with the limit exceeded; it returns true otherwise
+    assert staticcall ILiquidationEngine(self.engine).check_opening(position.debt, position.assets, position.amounts)
 
 
 @internal
@@ -1069,32 +796,7 @@ def _pack_accrual(index: uint256, timestamp: uint256) -> uint256:
     return index | (timestamp << 192)
 
 
-@internal
-@view
-def _load_config(collateral_asset: address) -> ILendingVault.CollateralConfig:
-    packed: uint256 = self._config[collateral_asset]
-    liq_ltv: uint256 = (packed >> 64) & MASK_64
-    ramp_end: uint256 = (packed >> RAMP_SHIFT) & MASK_40
-    if ramp_end > block.timestamp:
-        liq_ltv = self._lerp(self._liq_ramps[collateral_asset], liq_ltv, ramp_end)
-    return ILendingVault.CollateralConfig(
-        max_ltv=packed & MASK_64,
-        liq_ltv=liq_ltv,
-        risk_factor=(packed >> 128) & MASK_64,
-        scale=10 ** ((packed >> 192) & 255),
-        listed=(packed >> 200) & 255,
-    )
-
-
-@internal
-@pure
-def _is_liquidatable(t: risk.Totals, liq: uint256) -> bool:
-    return risk._liquidatable(t, liq & MASK_72, (liq >> 72) & MASK_72, liq >> 144)
-
-
 # ---------------------------------------------------------------- internal: guards
-# Shared guards: every revert site carries its own encoder (~120 bytes of code), so checks repeated
-# across functions live here once; this keeps the vault under the EIP-170 size limit.
 
 
 @internal
@@ -1118,7 +820,7 @@ def _check_not_paused():
 @internal
 @view
 def _check_listed(collateral_asset: address):
-    assert self._config[collateral_asset] >> 200 != 0, "vault: unknown collateral"
+    assert self._listed[collateral_asset] != 0, "vault: unknown collateral"
 
 
 @internal

@@ -1,10 +1,15 @@
 # pragma version ~=0.4.3
 # pragma nonreentrancy on
 """
-@title ALA liquidation engine
-@notice Anyone may liquidate an account that breaches a threshold (LTV health,
-        risk ratio or leverage, computed by the vault with the shared risk
-        module). The engine sizes the repayment (close ratio, dust rules),
+@title ALA liquidation engine: the risk engine
+@notice Holds every risk parameter (per asset: max_ltv, liq_ltv, risk_factor and
+        decimals; per market: the risk-ratio and leverage limits) with the one-day
+        ramps of every liquidation threshold, and computes the three metrics of an
+        account (modules/risk.vy) from the position the vault, a plain ledger,
+        reports: the vault asks `check_opening` on borrow and remove_collateral,
+        passing the position in calldata, so nothing calls back into it.
+        Anyone may liquidate an account that breaches a threshold (LTV health,
+        risk ratio or leverage). The engine sizes the repayment (close ratio, dust rules),
         raises the funds from the collateral's bid pools cheapest slot first,
         pays the keeper and protocol fees out of the funds raised, repays the
         debt, and has the vault write off what no collateral can cover, reserves
@@ -36,6 +41,8 @@ implements: ILiquidationEngine
 from snekmate.auth import ownable
 from snekmate.auth import ownable_2step
 from snekmate.utils import math
+from modules import risk
+from modules import liquidation_plan
 
 initializes: ownable
 initializes: ownable_2step[ownable := ownable]
@@ -55,9 +62,28 @@ MIN_CLOSE_RATIO: constant(uint256) = 10**17
 MAX_KEEPER_FEE: constant(uint256) = 5 * 10**16
 MAX_PROTOCOL_FEE: constant(uint256) = 10**17
 MAX_DUST_VALUE: constant(uint256) = 10_000 * WAD
+MAX_LIQ_LTV: constant(uint256) = 97 * 10**16
+MAX_RISK_RATIO: constant(uint256) = 100 * WAD
+MAX_LEVERAGE: constant(uint256) = 100 * WAD
 MASK_60: constant(uint256) = 2**60 - 1
+MASK_64: constant(uint256) = 2**64 - 1
+MASK_72: constant(uint256) = 2**72 - 1
+MASK_128: constant(uint256) = 2**128 - 1
+MASK_40: constant(uint256) = 2**40 - 1
 # Collateral assets the vault lists, at most (ILendingVault.collateral_assets).
 MAX_COLLATERALS: constant(uint256) = 8
+# A change of a liquidation threshold (an asset's liq_ltv, or the market's base_risk_factor,
+# liq_risk_ratio and liq_leverage) ramps linearly over this long, seconds (as Curve ramps A): no account
+# becomes liquidatable by a parameter step.
+RAMP_TIME: constant(uint256) = 86400
+# `_config` word: max_ltv (bits 0-63) | liq_ltv (64-127) | risk_factor (128-191), WAD each;
+# decimals (192-199) | listed flag (200) | end of a running liq_ltv ramp (208-247; 0: none)
+DECIMALS_SHIFT: constant(uint256) = 192
+LISTED: constant(uint256) = 1 << 200
+RAMP_SHIFT: constant(uint256) = 208
+# `_liq_limits` word: base_risk_factor | liq_risk_ratio | liq_leverage, 72 bits each, WAD;
+# end of a running ramp in bits 216-255 (0: none)
+LIMITS_RAMP_SHIFT: constant(uint256) = 216
 
 # The vault whose accounts this engine liquidates.
 vault: public(immutable(address))
@@ -80,21 +106,22 @@ auction_booked: public(HashMap[uint256, uint256])
 # Account -> auction surplus it could not be sent (its transfer failed), base units; `claim_refund` pays it.
 refunds: public(HashMap[address, uint256])
 
+# Asset -> its risk parameters, one word (see DECIMALS_SHIFT); 0: not listed.
+_config: HashMap[address, uint256]
+# Asset -> the liq_ltv a running ramp started from, WAD.
+_liq_ramps: HashMap[address, uint256]
+# The market's liquidation thresholds (see LIMITS_RAMP_SHIFT).
+_liq_limits: uint256
+# The three thresholds in force when the running ramp started, packed as in _liq_limits.
+_liq_limits_from: uint256
+# Opening limits, WAD, 128 bits each: max_risk_ratio | max_leverage.
+_open_limits: uint256
+
 # Every liquidation reads all four parameters, so they share one slot (60 bits each, dust 76 bits):
 # close_ratio (largest share of the debt one liquidation repays, WAD) | keeper_fee (share of the funds
 # raised paid to the caller, WAD) | protocol_fee (share paid to the reserves, WAD) | dust_value (debt or
 # remainder worth less than this is repaid whole, WAD USD).
 _params: uint256
-
-
-# What a liquidation hands to the auction house.
-struct Slice:
-    # collateral, token units
-    lot: uint256
-    # debt its sale is to repay, base units
-    tab: uint256
-    # starting price: the queue's top-slot price, WAD base per whole collateral token
-    top: uint256
 
 
 @deploy
@@ -111,6 +138,8 @@ def __init__(vault_: address, queue_: address):
     base_asset = base
     _BASE_UNIT = 10 ** convert(staticcall IERC20Detailed(base).decimals(), uint256)
     self._params = self._pack(WAD // 2, 5 * 10**15, 5 * 10**15, 10 * WAD)
+    self._liq_limits = 2 * 10**16 | (3 * WAD // 2 << 72) | (15 * WAD << 144)
+    self._open_limits = WAD | (10 * WAD << 128)
 
 
 @external
@@ -126,35 +155,57 @@ def liquidate(account: address, collateral: address, max_repay: uint256) -> (uin
     if running != 0:
         self._settle_auction(running, staticcall IDutchAuction(self.auction_house).auction_info(running))
         assert self.auction_of[account] == 0, "engine: auction running"
-    snap: ILendingVault.LiquidationSnapshot = extcall ILendingVault(vault).prepare_liquidation(account, collateral)
+    self._check_listed(collateral)
+    position: ILendingVault.Position = extcall ILendingVault(vault).prepare_liquidation(account)
+    snap: ILiquidationEngine.LiquidationSnapshot = empty(ILiquidationEngine.LiquidationSnapshot)
+    other_value: uint256 = 0
+    snap, other_value = self._judge(position, collateral)
     assert snap.liquidatable, "engine: healthy"
     assert snap.collateral_amount != 0, "engine: no such collateral"
 
     params: uint256 = self._params
     keeper_fee: uint256 = (params >> 60) & MASK_60
     protocol_fee: uint256 = (params >> 120) & MASK_60
-    target: uint256 = self._target_repay(snap, max_repay, params)
-    funds: uint256 = self._funds_needed(target, keeper_fee, protocol_fee)
+    target: uint256 = liquidation_plan._target_repay(
+        snap.debt, snap.debt_value, max_repay, params & MASK_60, params >> 180
+    )
+    funds: uint256 = liquidation_plan._funds_needed(target, keeper_fee, protocol_fee)
     fill: ILiquidationQueue.FillResult = extcall ILiquidationQueue(queue).fill(
         collateral, snap.collateral_price, snap.base_price, funds, snap.collateral_amount, msg.sender, keeper_fee, vault
     )
     repaid: uint256 = 0
     protocol_cut: uint256 = 0
-    repaid, protocol_cut = self._split(fill, snap.debt, protocol_fee)
+    repaid, protocol_cut = liquidation_plan._split(fill.raised, fill.keeper_cut, snap.debt, protocol_fee)
 
     # dev: the auction house is read only when the queue fell short, so a full fill does not pay for it
     house: address = empty(address)
-    sale: Slice = empty(Slice)
+    sale: liquidation_plan.Slice = empty(liquidation_plan.Slice)
     if fill.raised < funds:
         house = self.auction_house
         if house != empty(address):
-            sale = self._auction_slice(snap, collateral, target, repaid, fill.collateral)
+            pool: ILiquidationQueue.PoolParams = staticcall ILiquidationQueue(queue).pool_params(collateral)
+            sale = liquidation_plan._auction_slice(
+                snap.collateral_amount - fill.collateral,
+                target,
+                repaid,
+                snap.collateral_price,
+                snap.base_price,
+                pool.max_slot * pool.premium_step,
+                self._load_config(collateral).scale,
+                _BASE_UNIT,
+            )
     assert fill.raised != 0 or sale.lot != 0, "engine: no active bids"
 
     bad_debt: uint256 = 0
     if fill.raised != 0:
+        # dev: write off only when nothing of value is left: no lot at auction, no collateral worth a wei of USD
+        write_off: bool = sale.lot == 0 and other_value == 0
+        if write_off:
+            config: ILiquidationEngine.CollateralConfig = self._load_config(collateral)
+            left: uint256 = snap.collateral_amount - fill.collateral
+            write_off = risk._value(left, snap.collateral_price, config.scale, False) == 0
         bad_debt = extcall ILendingVault(vault).settle_liquidation(
-            account, collateral, fill.collateral, queue, repaid, protocol_cut, sale.lot == 0
+            account, collateral, fill.collateral, queue, repaid, protocol_cut, write_off
         )
     if sale.lot != 0:
         extcall ILendingVault(vault).settle_liquidation(account, collateral, sale.lot, house, 0, 0, False)
@@ -243,88 +294,49 @@ def set_auction_house(auction_house: address):
 
 @external
 @view
-def liquidatable(accounts: DynArray[address, MAX_BATCH]) -> DynArray[bool, MAX_BATCH]:
+def check_opening(
+    debt: uint256, assets: DynArray[address, MAX_COLLATERALS], amounts: DynArray[uint256, MAX_COLLATERALS]
+) -> bool:
     """
-    @notice For each account, whether `liquidate` would pass the threshold check now against
-            at least one collateral: an account breaching a threshold reads false while every
-            collateral it holds has its liquidations paused by the oracle's breaker, and while
-            it has an auction not yet settled to the end (`auction_of`; `settle_auction` it).
-    @dev Without a paused collateral (the common case) this costs one oracle view per listed
-         collateral on top of the health batch; with one, a `collateral_of` per unpaused
-         collateral of each liquidatable account.
+    @notice Revert unless a position of `debt` (base units) against `amounts` of `assets` is within every
+            opening limit. The vault calls it on borrow and remove_collateral with the account's new position.
+            Each asset's `max_ltv` is scaled by the oracle's volatility factor: opening limits tighten in
+            volatile markets, liquidation thresholds never.
     """
-    healths: DynArray[ILendingVault.AccountHealth, MAX_BATCH] = staticcall ILendingVault(vault).accounts_health(accounts)
-    assets: DynArray[address, MAX_COLLATERALS] = staticcall ILendingVault(vault).collateral_assets()
-    unpaused: DynArray[address, MAX_COLLATERALS] = []
-    for asset: address in assets:
-        if not staticcall IPriceOracle(oracle).liquidations_paused(asset):
-            unpaused.append(asset)
-    any_paused: bool = len(unpaused) != len(assets)
-
-    result: DynArray[bool, MAX_BATCH] = []
-    for i: uint256 in range(len(healths), bound=MAX_BATCH):
-        flag: bool = healths[i].liquidatable
-        if flag and self.auction_of[accounts[i]] != 0:
-            flag = False
-        if flag and any_paused:
-            flag = self._holds_any(accounts[i], unpaused)
-        result.append(flag)
-    return result
+    if debt == 0:
+        return True
+    position: ILendingVault.Position = ILendingVault.Position(debt=debt, assets=assets, amounts=amounts)
+    t: risk.Totals = self._totals(position, self._read_prices(position), 0, True)
+    opening: uint256 = self._open_limits
+    assert t.debt_value <= t.borrow_capacity, "engine: exceeds max ltv"
+    assert risk._risk_ratio(t, self._liq_limits_now() & MASK_72) <= opening & MASK_128, "engine: exceeds max risk ratio"
+    assert risk._leverage(t) <= opening >> 128, "engine: exceeds max leverage"
+    return True
 
 
 @external
 @view
-def preview_liquidation(account: address, collateral: address) -> ILiquidationEngine.LiquidationPreview:
+def collateral_config(collateral: address) -> ILiquidationEngine.CollateralConfig:
     """
-    @notice Exactly what `liquidate(account, collateral, max_uint)` would do now. While
-            `collateral`'s liquidations are paused, an account breaching a threshold previews
-            as liquidatable with nothing raised, repaid or seized (as with no active bids):
-            `liquidate` reverts until the oracle accepts the new price (`liquidations_paused`).
-            An account with an auction not yet settled to the end previews as not liquidatable
-            (`settle_auction` it first). `auction_lot` and `auction_tab` are what would go to the
-            auction house when the bid pools fall short.
+    @notice `collateral`'s risk parameters, its liq_ltv as in force now (a running ramp included).
     """
-    snap: ILendingVault.LiquidationSnapshot = staticcall ILendingVault(vault).liquidation_snapshot(account, collateral)
-    if not snap.liquidatable or snap.collateral_amount == 0 or self.auction_of[account] != 0:
-        return empty(ILiquidationEngine.LiquidationPreview)
-    if staticcall IPriceOracle(oracle).liquidations_paused(collateral):
-        return ILiquidationEngine.LiquidationPreview(
-            liquidatable=True,
-            repay=0,
-            seized=0,
-            funds=0,
-            first_slot=0,
-            last_slot=0,
-            keeper_fee=0,
-            protocol_fee=0,
-            auction_lot=0,
-            auction_tab=0,
-        )
-    params: uint256 = self._params
-    keeper_fee: uint256 = (params >> 60) & MASK_60
-    protocol_fee: uint256 = (params >> 120) & MASK_60
-    target: uint256 = self._target_repay(snap, max_value(uint256), params)
-    funds: uint256 = self._funds_needed(target, keeper_fee, protocol_fee)
-    fill: ILiquidationQueue.FillResult = staticcall ILiquidationQueue(queue).preview_fill(
-        collateral, snap.collateral_price, snap.base_price, funds, snap.collateral_amount, keeper_fee
-    )
-    repaid: uint256 = 0
-    protocol_cut: uint256 = 0
-    repaid, protocol_cut = self._split(fill, snap.debt, protocol_fee)
-    sale: Slice = empty(Slice)
-    if fill.raised < funds and self.auction_house != empty(address):
-        sale = self._auction_slice(snap, collateral, target, repaid, fill.collateral)
-    return ILiquidationEngine.LiquidationPreview(
-        liquidatable=True,
-        repay=repaid,
-        seized=fill.collateral,
-        funds=fill.raised,
-        first_slot=fill.first_slot,
-        last_slot=fill.last_slot,
-        keeper_fee=fill.keeper_cut,
-        protocol_fee=protocol_cut,
-        auction_lot=sale.lot,
-        auction_tab=sale.tab,
+    return self._load_config(collateral)
+
+
+@external
+@view
+def risk_limits() -> ILiquidationEngine.RiskLimits:
+    """
+    @notice The opening limits and the liquidation thresholds in force, a running ramp included.
+    """
+    liq: uint256 = self._liq_limits_now()
+    opening: uint256 = self._open_limits
+    return ILiquidationEngine.RiskLimits(
+        base_risk_factor=liq & MASK_72,
+        max_risk_ratio=opening & MASK_128,
+        liq_risk_ratio=(liq >> 72) & MASK_72,
+        max_leverage=opening >> 128,
+        liq_leverage=liq >> 144,
     )
 
 
@@ -362,6 +374,93 @@ def dust_value() -> uint256:
 
 
 @external
+def configure_collateral(collateral: address, max_ltv: uint256, liq_ltv: uint256, risk_factor: uint256):
+    """
+    @notice Owner only. List `collateral` (on the vault too) or change its parameters: max_ltv < liq_ltv
+            <= 97%, risk_factor <= 100%. A listed asset's liq_ltv moves to the new value linearly over
+            RAMP_TIME seconds from where it is now (`collateral_config` shows it), so no account becomes
+            liquidatable by the step; max_ltv must also stay below the current liq_ltv.
+    """
+    ownable._check_owner()
+    assert collateral != empty(address), "engine: zero asset"
+    assert collateral != base_asset, "engine: base asset as collateral"
+    assert liq_ltv <= MAX_LIQ_LTV, "engine: liq_ltv above bound"
+    assert risk_factor <= WAD, "engine: risk_factor above bound"
+    packed: uint256 = self._config[collateral]
+    # dev: decimals and the listed flag survive a parameter change
+    identity: uint256 = packed & (511 << DECIMALS_SHIFT)
+    # dev: the liq_ltv in force (the new one for a new listing): max_ltv stays below it too
+    current: uint256 = liq_ltv
+    ramp_end: uint256 = 0
+    if identity != 0:
+        current = self._load_config(collateral).liq_ltv
+        if liq_ltv != current:
+            ramp_end = block.timestamp + RAMP_TIME
+            self._liq_ramps[collateral] = current
+    else:
+        assert collateral.is_contract, "engine: collateral not a contract"
+        decimals: uint8 = staticcall IERC20Detailed(collateral).decimals()
+        assert decimals <= 18, "engine: decimals above 18"
+        # dev: the oracle must price the asset before anyone can post it
+        assert staticcall IPriceOracle(oracle).price(collateral) != 0, "engine: unpriced asset"
+        extcall ILendingVault(vault).list_collateral(collateral)
+        identity = (convert(decimals, uint256) << DECIMALS_SHIFT) | LISTED
+    assert max_ltv < min(liq_ltv, current), "engine: max_ltv must be below liq_ltv"
+    # dev: every parameter below 2**64 (WAD fractions)
+    self._config[collateral] = max_ltv | (liq_ltv << 64) | (risk_factor << 128) | identity | (ramp_end << RAMP_SHIFT)
+    log ILiquidationEngine.CollateralConfigured(
+        asset=collateral, max_ltv=max_ltv, liq_ltv=liq_ltv, risk_factor=risk_factor
+    )
+
+
+@external
+def set_risk_limits(
+    base_risk_factor: uint256,
+    max_risk_ratio: uint256,
+    liq_risk_ratio: uint256,
+    max_leverage: uint256,
+    liq_leverage: uint256,
+):
+    """
+    @notice Owner only. Set the opening limits (at once) and the liquidation thresholds. While anyone
+            owes the vault, the thresholds move from where they are to the new values linearly over
+            RAMP_TIME seconds (`risk_limits` shows them in force), so no account becomes liquidatable
+            by the step; the opening limits must stay at or below them all along.
+    """
+    ownable._check_owner()
+    assert base_risk_factor <= WAD, "engine: base_risk_factor above bound"
+    assert liq_risk_ratio <= MAX_RISK_RATIO, "engine: liq_risk_ratio above bound"
+    assert liq_leverage <= MAX_LEVERAGE, "engine: liq_leverage above bound"
+    target: uint256 = base_risk_factor | (liq_risk_ratio << 72) | (liq_leverage << 144)
+    # dev: with debt outstanding the thresholds ramp from where they are; without, nobody can be liquidated
+    current: uint256 = target
+    if staticcall ILendingVault(vault).total_scaled_debt() != 0:
+        current = self._liq_limits_now()
+    # dev: the opening limits stay at or below the thresholds in force all along the ramp
+    assert max_risk_ratio != 0 and max_risk_ratio <= min(liq_risk_ratio, (current >> 72) & MASK_72), (
+        "engine: bad risk ratio limits"
+    )
+    assert max_leverage > WAD and max_leverage <= min(liq_leverage, current >> 144), "engine: bad leverage limits"
+    stored: uint256 = self._liq_limits
+    if target == stored & (2**LIMITS_RAMP_SHIFT - 1):
+        # dev: the thresholds' target is unchanged (only opening limits move): a running ramp goes on as it was
+        target = stored
+    elif target != current:
+        self._liq_limits_from = current
+        target |= (block.timestamp + RAMP_TIME) << LIMITS_RAMP_SHIFT
+    self._liq_limits = target
+    self._open_limits = max_risk_ratio | (max_leverage << 128)
+    log ILiquidationEngine.RiskLimitsSet(
+        base_risk_factor=base_risk_factor,
+        max_risk_ratio=max_risk_ratio,
+        liq_risk_ratio=liq_risk_ratio,
+        max_leverage=max_leverage,
+        liq_leverage=liq_leverage,
+        ramp_end=target >> LIMITS_RAMP_SHIFT,
+    )
+
+
+@external
 def set_close_ratio(close_ratio: uint256):
     ownable._check_owner()
     assert close_ratio >= MIN_CLOSE_RATIO and close_ratio <= WAD, "engine: close_ratio out of bounds"
@@ -388,53 +487,6 @@ def set_fees(keeper_fee: uint256, protocol_fee: uint256):
 
 
 @internal
-@view
-def _target_repay(snap: ILendingVault.LiquidationSnapshot, max_repay: uint256, params: uint256) -> uint256:
-    """
-    @notice R = min(close_ratio·D, max_repay), or the whole debt when the debt or the
-            remainder would be dust (a dust position costs more gas to liquidate than it is worth).
-    """
-    dust: uint256 = params >> 180
-    if snap.debt_value <= dust:
-        assert max_repay >= snap.debt, "engine: max repay leaves dust"
-        return snap.debt
-    # dev: round up, the close ratio is a cap on each liquidation, not a floor on what is left
-    target: uint256 = min(math._mul_div(snap.debt, params & MASK_60, WAD, True), max_repay)
-    # dev: value of the remainder, pro rata of the debt value (round down: a borderline remainder counts as dust)
-    remainder_value: uint256 = math._mul_div(snap.debt - target, snap.debt_value, snap.debt, False)
-    if remainder_value < dust:
-        assert max_repay >= snap.debt, "engine: max repay leaves dust"
-        return snap.debt
-    return target
-
-
-@internal
-@view
-def _auction_slice(
-    snap: ILendingVault.LiquidationSnapshot, collateral: address, target: uint256, repaid: uint256, sold: uint256
-) -> Slice:
-    """
-    @notice The unfilled remainder of the slice: the debt the queue left unrepaid, and the collateral
-            worth it at the queue's top-slot price (all that is left, if less), to be auctioned from
-            that price down. Empty when nothing is left to repay or to sell.
-    """
-    left: uint256 = snap.collateral_amount - sold
-    if repaid >= target or left == 0:
-        return empty(Slice)
-    tab: uint256 = target - repaid
-    pool: ILiquidationQueue.PoolParams = staticcall ILiquidationQueue(queue).pool_params(collateral)
-    # dev: the queue bounds max_slot * premium_step below WAD / 2; round down as the slots do
-    top_usd: uint256 = snap.collateral_price * (WAD - pool.max_slot * pool.premium_step) // WAD
-    top: uint256 = top_usd * WAD // snap.base_price
-    if top == 0:
-        return empty(Slice)
-    unit: uint256 = 10 ** convert(staticcall IERC20Detailed(collateral).decimals(), uint256)
-    # dev: round up, the lot must raise the whole tab at the top price
-    lot: uint256 = min(math._mul_div(tab * unit, snap.base_price, top_usd * _BASE_UNIT, True), left)
-    return Slice(lot=lot, tab=tab, top=top)
-
-
-@internal
 def _settle_auction(auction_id: uint256, info: IDutchAuction.AuctionInfo) -> uint256:
     """
     @notice Book the base auction `auction_id` (`info`: its auction_info now) raised since its last
@@ -453,8 +505,13 @@ def _settle_auction(auction_id: uint256, info: IDutchAuction.AuctionInfo) -> uin
     if repaid != 0:
         self._push_base(vault, repaid)
     if repaid != 0 or (info.finished and debt != 0):
+        # dev: an ended auction leaves a shortfall to write off only when no collateral value is left
+        write_off: bool = info.finished and debt > repaid
+        if write_off:
+            position: ILendingVault.Position = staticcall ILendingVault(vault).position_of(info.account)
+            write_off = not self._has_value(position, self._read_prices(position))
         bad_debt = extcall ILendingVault(vault).settle_liquidation(
-            info.account, info.collateral, 0, self, repaid, 0, info.finished
+            info.account, info.collateral, 0, self, repaid, 0, write_off
         )
     if fresh > repaid:
         self._refund(info.account, fresh - repaid)
@@ -499,16 +556,148 @@ def _push_base(receiver: address, amount: uint256):
     )
 
 
+# ---------------------------------------------------------------- internal: risk
+
+
 @internal
 @view
-def _holds_any(account: address, assets: DynArray[address, MAX_COLLATERALS]) -> bool:
+def _read_prices(position: ILendingVault.Position) -> DynArray[uint256, MAX_COLLATERALS]:
     """
-    @dev Whether `account` holds a non-zero balance of any of `assets`.
+    @notice The oracle price of every asset `position` holds, in its order.
     """
-    for asset: address in assets:
-        if staticcall ILendingVault(vault).collateral_of(account, asset) != 0:
+    prices: DynArray[uint256, MAX_COLLATERALS] = []
+    for asset: address in position.assets:
+        prices.append(staticcall IPriceOracle(oracle).price(asset))
+    return prices
+
+
+@internal
+@view
+def _totals(
+    position: ILendingVault.Position, prices: DynArray[uint256, MAX_COLLATERALS], base_price: uint256, opening: bool
+) -> risk.Totals:
+    """
+    @notice The sums behind every metric; `prices` are those of `position.assets`. A zero `base_price` is read
+            from the oracle. With `opening` (borrow and collateral removal only), each asset's `max_ltv` is
+            scaled by the oracle's volatility factor.
+    """
+    t: risk.Totals = empty(risk.Totals)
+    for i: uint256 in range(len(position.assets), bound=MAX_COLLATERALS):
+        asset: address = position.assets[i]
+        config: ILiquidationEngine.CollateralConfig = self._load_config(asset)
+        if opening:
+            # dev: rounds down (favours the protocol); the factor is exactly WAD while the asset's k is 0
+            config.max_ltv = config.max_ltv * staticcall IPriceOracle(oracle).ltv_factor(asset) // WAD
+        t = risk._add(
+            t, risk._value(position.amounts[i], prices[i], config.scale, False), config.max_ltv, config.liq_ltv, config.risk_factor
+        )
+    if position.debt != 0:
+        price: uint256 = base_price
+        if price == 0:
+            price = staticcall IPriceOracle(oracle).price(base_asset)
+        t.debt_value = risk._value(position.debt, price, _BASE_UNIT, True)
+    return t
+
+
+@internal
+@view
+def _judge(
+    position: ILendingVault.Position, collateral: address
+) -> (ILiquidationEngine.LiquidationSnapshot, uint256):
+    """
+    @notice What a liquidation of `position` against `collateral` needs, and the value of every other
+            collateral it holds (WAD USD, rounded down: zero means nothing else is worth anything).
+    """
+    prices: DynArray[uint256, MAX_COLLATERALS] = self._read_prices(position)
+    base_price: uint256 = staticcall IPriceOracle(oracle).price(base_asset)
+    t: risk.Totals = self._totals(position, prices, base_price, False)
+    snap: ILiquidationEngine.LiquidationSnapshot = ILiquidationEngine.LiquidationSnapshot(
+        liquidatable=self._is_liquidatable(t, self._liq_limits_now()),
+        debt=position.debt,
+        debt_value=t.debt_value,
+        collateral_amount=0,
+        collateral_price=0,
+        base_price=base_price,
+    )
+    other_value: uint256 = t.collateral_value
+    for i: uint256 in range(len(position.assets), bound=MAX_COLLATERALS):
+        if position.assets[i] == collateral:
+            snap.collateral_amount = position.amounts[i]
+            snap.collateral_price = prices[i]
+            other_value -= risk._value(position.amounts[i], prices[i], self._load_config(collateral).scale, False)
+    return snap, other_value
+
+
+@internal
+@view
+def _has_value(position: ILendingVault.Position, prices: DynArray[uint256, MAX_COLLATERALS]) -> bool:
+    """
+    @notice True while any collateral of `position` is still worth something at oracle prices.
+    """
+    for i: uint256 in range(len(position.assets), bound=MAX_COLLATERALS):
+        if risk._value(position.amounts[i], prices[i], self._load_config(position.assets[i]).scale, False) != 0:
             return True
     return False
+
+
+@internal
+@pure
+def _is_liquidatable(t: risk.Totals, liq: uint256) -> bool:
+    return risk._liquidatable(t, liq & MASK_72, (liq >> 72) & MASK_72, liq >> 144)
+
+
+@internal
+@view
+def _liq_limits_now() -> uint256:
+    """
+    @notice The market's liquidation thresholds in force, packed as in _liq_limits (ramp end cleared).
+    """
+    packed: uint256 = self._liq_limits
+    ramp_end: uint256 = packed >> LIMITS_RAMP_SHIFT
+    if ramp_end <= block.timestamp:
+        return packed & (2**LIMITS_RAMP_SHIFT - 1)
+    old: uint256 = self._liq_limits_from
+    now: uint256 = 0
+    for i: uint256 in range(3):
+        bit: uint256 = 72 * i
+        now |= self._lerp((old >> bit) & MASK_72, (packed >> bit) & MASK_72, ramp_end) << bit
+    return now
+
+
+@internal
+@view
+def _lerp(old: uint256, new: uint256, ramp_end: uint256) -> uint256:
+    """
+    @notice Where a linear ramp from `old` to `new`, started RAMP_TIME seconds before `ramp_end`
+            (still ahead), stands now; rounded toward `old`, the value the accounts were measured against.
+    """
+    left: uint256 = ramp_end - block.timestamp
+    if new >= old:
+        return new - ((new - old) * left + RAMP_TIME - 1) // RAMP_TIME
+    return new + ((old - new) * left + RAMP_TIME - 1) // RAMP_TIME
+
+
+@internal
+@view
+def _load_config(collateral: address) -> ILiquidationEngine.CollateralConfig:
+    packed: uint256 = self._config[collateral]
+    liq_ltv: uint256 = (packed >> 64) & MASK_64
+    ramp_end: uint256 = (packed >> RAMP_SHIFT) & MASK_40
+    if ramp_end > block.timestamp:
+        liq_ltv = self._lerp(self._liq_ramps[collateral], liq_ltv, ramp_end)
+    return ILiquidationEngine.CollateralConfig(
+        max_ltv=packed & MASK_64,
+        liq_ltv=liq_ltv,
+        risk_factor=(packed >> 128) & MASK_64,
+        scale=10 ** ((packed >> DECIMALS_SHIFT) & 255),
+        listed=(packed >> 200) & 1,
+    )
+
+
+@internal
+@view
+def _check_listed(collateral: address):
+    assert self._config[collateral] & LISTED != 0, "engine: unknown collateral"
 
 
 @internal
@@ -516,26 +705,3 @@ def _holds_any(account: address, assets: DynArray[address, MAX_COLLATERALS]) -> 
 def _pack(close_ratio: uint256, keeper_fee: uint256, protocol_fee: uint256, dust_value: uint256) -> uint256:
     # dev: the setters bound the first three to WAD < 2**60 and dust_value to 10,000 WAD < 2**76
     return close_ratio | (keeper_fee << 60) | (protocol_fee << 120) | (dust_value << 180)
-
-
-@internal
-@pure
-def _funds_needed(target: uint256, keeper_fee: uint256, protocol_fee: uint256) -> uint256:
-    # dev: F = R / (1 − fees), rounded up so the fees never eat into the repayment
-    return math._mul_div(target, WAD, WAD - keeper_fee - protocol_fee, True)
-
-
-@internal
-@pure
-def _split(fill: ILiquidationQueue.FillResult, debt: uint256, protocol_fee: uint256) -> (uint256, uint256):
-    """
-    @notice (debt repaid, protocol cut) of the funds raised; the keeper's cut was paid by the queue.
-            Rounding leftovers beyond the debt go to the reserves, never back to anyone's pocket.
-    """
-    # dev: round down, the remainder repays debt
-    protocol_cut: uint256 = fill.raised * protocol_fee // WAD
-    repaid: uint256 = fill.raised - fill.keeper_cut - protocol_cut
-    if repaid > debt:
-        protocol_cut += repaid - debt
-        repaid = debt
-    return repaid, protocol_cut

@@ -43,7 +43,7 @@ def cli(network_choice: str, params_path: str, alias: str | None, dry_run: bool)
             sender = accounts.test_accounts[0]
         click.echo(f"deploying on {network.ecosystem.name}:{network.name} from {sender.address}")
         system = deploy_system(project, sender, params, chain)
-        for name in ("oracle", "vault", "queue", "engine"):
+        for name in ("oracle", "vault", "queue", "engine", "lens"):
             click.echo(f"  {name:<7} {getattr(system, name).address}")
         if dry_run:
             click.echo("dry run: nothing recorded")

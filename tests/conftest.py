@@ -178,7 +178,7 @@ def other_lender(accounts):
 
 @pytest.fixture(scope="session")
 def engine_account(accounts):
-    """Plays the liquidation engine in the vault's and the queue's unit tests."""
+    """Plays the liquidation engine in the queue's and the auction house's unit tests."""
     return accounts[10]
 
 
@@ -260,16 +260,38 @@ def set_price(owner, feeds):
 
 
 @pytest.fixture(scope="module")
-def vault(project, owner, base_token, oracle, weth, wbtc, gold, engine_account):
-    """A vault with three collaterals (18, 8 and 6 decimals); `engine_account` plays the engine."""
+def vault(project, owner, base_token, oracle, weth, wbtc, gold):
+    """A vault with three collaterals (18, 8 and 6 decimals), listed by a real risk engine (`engine`)."""
     vault = project.LendingVault.deploy(
         base_token, oracle, deploy_rate_model(owner), "ALA USDA vault", "alaV", sender=owner
     )
-    vault.configure_collateral(weth, 80 * WAD // 100, 85 * WAD // 100, 10 * WAD // 100, sender=owner)
-    vault.configure_collateral(wbtc, 70 * WAD // 100, 78 * WAD // 100, 12 * WAD // 100, sender=owner)
-    vault.configure_collateral(gold, 65 * WAD // 100, 75 * WAD // 100, 5 * WAD // 100, sender=owner)
-    vault.set_engine(engine_account, sender=owner)
+    queue = project.LiquidationQueue.deploy(base_token, sender=owner)
+    engine = project.LiquidationEngine.deploy(vault, queue, sender=owner)
+    vault.set_engine(engine, sender=owner)
+    engine.configure_collateral(weth, 80 * WAD // 100, 85 * WAD // 100, 10 * WAD // 100, sender=owner)
+    engine.configure_collateral(wbtc, 70 * WAD // 100, 78 * WAD // 100, 12 * WAD // 100, sender=owner)
+    engine.configure_collateral(gold, 65 * WAD // 100, 75 * WAD // 100, 5 * WAD // 100, sender=owner)
     return vault
+
+
+@pytest.fixture(scope="module")
+def engine(project, vault):
+    """The vault's risk engine: risk parameters, thresholds and opening checks."""
+    return project.LiquidationEngine.at(vault.engine())
+
+
+@pytest.fixture(scope="module")
+def lens(project, owner, engine):
+    """Health and liquidation views over the vault and its engine."""
+    return project.LiquidationLens.deploy(engine, sender=owner)
+
+
+@pytest.fixture(scope="module")
+def engine_signer(accounts, chain, vault):
+    """The engine's own address as a signer, so the tests call the vault's raw engine hooks as the engine does."""
+    signer = accounts[vault.engine()]
+    chain.set_balance(signer.address, 10**21)
+    return signer
 
 
 @pytest.fixture

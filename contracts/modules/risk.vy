@@ -1,11 +1,11 @@
 # pragma version ~=0.4.3
 """
-@title Risk metrics shared by the vault and the liquidation engine
+@title Risk metrics shared by the liquidation engine and the lens
 @notice The three account metrics of DESIGN.md, computed from values in WAD USD:
         LTV health `Σ v_i·liq_ltv_i / B`, risk ratio `(Σ f_i·v_i + f_base·B) / (S − B)`
         and leverage `S / (S − B)`. One place for the math, so the opening limits
-        (vault) and the liquidation thresholds (vault views the engine calls) can
-        never drift apart. Pure functions only: no storage.
+        and the liquidation thresholds (the engine) and the batched views (the lens)
+        can never drift apart. Pure functions only: no storage.
 @license MIT
 @custom:contract-name risk
 """
@@ -40,6 +40,21 @@ def _value(amount: uint256, price: uint256, scale: uint256, round_up: bool) -> u
         return (amount * price + scale - 1) // scale
     # dev: collateral is valued low (favours the protocol)
     return amount * price // scale
+
+
+@internal
+@pure
+def _add(t: Totals, worth: uint256, max_ltv: uint256, liq_ltv: uint256, risk_factor: uint256) -> Totals:
+    """
+    @notice `t` with one more collateral worth `worth` (WAD USD), with these parameters (WAD).
+    """
+    result: Totals = t
+    result.collateral_value += worth
+    # dev: capacities round down and risk rounds up (neither ever favours the account)
+    result.liquidation_capacity += worth * liq_ltv // WAD
+    result.borrow_capacity += worth * max_ltv // WAD
+    result.weighted_risk += (worth * risk_factor + WAD - 1) // WAD
+    return result
 
 
 @internal

@@ -35,7 +35,7 @@ class Market:
     def __getattr__(self, name: str) -> Any:
         if name in ("weth", "wbtc", "gold"):
             return self.system.tokens[name.upper()]
-        if name in ("vault", "queue", "engine", "oracle", "base", "auction"):
+        if name in ("vault", "queue", "engine", "lens", "oracle", "base", "auction"):
             return getattr(self.system, name)
         raise AttributeError(name)
 
@@ -107,7 +107,6 @@ def fingerprint(fast: FastChain, market: Market, extra: tuple[str, ...] = ()) ->
         "last_accrual()",
         "reserve_factor()",
         "rate_model()",
-        "risk_limits()",
         "paused()",
         "guardian()",
         "engine()",
@@ -117,7 +116,7 @@ def fingerprint(fast: FastChain, market: Market, extra: tuple[str, ...] = ()) ->
     ]
     calls += [(s.vault.address, calldata(v)) for v in vault_views]
     for token in s.collaterals.values():
-        calls.append((s.vault.address, calldata("collateral_config(address)", token.address)))
+        calls.append((s.engine.address, calldata("collateral_config(address)", token.address)))
         calls.append((s.vault.address, calldata("total_collateral(address)", token.address)))
         calls.append((s.queue.address, calldata("pool_params(address)", token.address)))
         calls.append((s.queue.address, calldata("total_active(address)", token.address)))
@@ -138,6 +137,7 @@ def fingerprint(fast: FastChain, market: Market, extra: tuple[str, ...] = ()) ->
         (s.queue.address, calldata("engine()")),
         (s.queue.address, calldata("owner()")),
         (s.queue.address, calldata("pending_owner()")),
+        (s.engine.address, calldata("risk_limits()")),
         (s.engine.address, calldata("close_ratio()")),
         (s.engine.address, calldata("dust_value()")),
         (s.engine.address, calldata("keeper_fee()")),

@@ -308,7 +308,7 @@ CASES = {
         "remove_collateral",
         lambda m, o: (m.wbtc, MAX_UINT, m.roles["other_borrower"]),
         "other_borrower",
-        "vault: exceeds max ltv",
+        "engine: exceeds max ltv",
     ),
     "borrow__zero_amount": Case(
         "vault", "borrow", lambda m, o: (0, m.roles["other_borrower"]), "other_borrower", "vault: zero amount"
@@ -324,14 +324,14 @@ CASES = {
         "vault: insufficient liquidity",
     ),
     "borrow__without_collateral": Case(
-        "vault", "borrow", lambda m, o: (USDA, m.roles["stranger"]), "stranger", "vault: exceeds max ltv"
+        "vault", "borrow", lambda m, o: (USDA, m.roles["stranger"]), "stranger", "engine: exceeds max ltv"
     ),
     "borrow__above_max_ltv": Case(
         "vault",
         "borrow",
         lambda m, o: (30_000 * USDA, m.roles["other_borrower"]),
         "other_borrower",
-        "vault: exceeds max ltv",
+        "engine: exceeds max ltv",
     ),
     "repay__zero_amount": Case(
         "vault", "repay", lambda m, o: (0, m.roles["borrower"]), "borrower", "vault: zero amount"
@@ -345,17 +345,19 @@ CASES = {
     ),
     # ------------------------------------------------------------------ LendingVault: engine hooks and admin
     "prepare_liquidation__stranger": Case(
-        "vault", "prepare_liquidation", lambda m, o: (m.roles["borrower"], m.weth), "stranger", NOT_ENGINE
+        "vault", "prepare_liquidation", lambda m, o: (m.roles["borrower"],), "stranger", NOT_ENGINE
     ),
     "prepare_liquidation__owner": Case(
-        "vault", "prepare_liquidation", lambda m, o: (m.roles["borrower"], m.weth), "owner", NOT_ENGINE
+        "vault", "prepare_liquidation", lambda m, o: (m.roles["borrower"],), "owner", NOT_ENGINE
     ),
-    "prepare_liquidation__engine_unknown_collateral": Case(
-        "vault",
-        "prepare_liquidation",
-        lambda m, o: (m.roles["borrower"], o["unpriced_token"]),
-        "engine",
-        "vault: unknown collateral",
+    "list_collateral__stranger": Case(
+        "vault", "list_collateral", lambda m, o: (o["unpriced_token"],), "stranger", NOT_ENGINE
+    ),
+    "list_collateral__owner": Case(
+        "vault", "list_collateral", lambda m, o: (o["unpriced_token"],), "owner", NOT_ENGINE
+    ),
+    "list_collateral__engine_listed_twice": Case(
+        "vault", "list_collateral", lambda m, o: (m.weth,), "engine", "vault: already listed"
     ),
     "settle_liquidation__stranger": Case(
         "vault",
@@ -379,99 +381,107 @@ CASES = {
         "vault: seize exceeds collateral",
     ),
     "configure_collateral__stranger": Case(
-        "vault", "configure_collateral", lambda m, o: (m.weth, 5 * 10**17, 6 * 10**17, 0), "stranger", NOT_OWNER
+        "engine", "configure_collateral", lambda m, o: (m.weth, 5 * 10**17, 6 * 10**17, 0), "stranger", NOT_OWNER
     ),
     "configure_collateral__zero_asset": Case(
-        "vault", "configure_collateral", lambda m, o: (ZERO, 5 * 10**17, 6 * 10**17, 0), "owner", "vault: zero asset"
+        "engine", "configure_collateral", lambda m, o: (ZERO, 5 * 10**17, 6 * 10**17, 0), "owner", "engine: zero asset"
     ),
     "configure_collateral__base_asset": Case(
-        "vault",
+        "engine",
         "configure_collateral",
         lambda m, o: (m.base, 5 * 10**17, 6 * 10**17, 0),
         "owner",
-        "vault: base asset as collateral",
+        "engine: base asset as collateral",
     ),
     "configure_collateral__max_ltv_at_liq_ltv": Case(
-        "vault",
+        "engine",
         "configure_collateral",
         lambda m, o: (m.weth, 6 * 10**17, 6 * 10**17, 0),
         "owner",
-        "vault: max_ltv must be below liq_ltv",
+        "engine: max_ltv must be below liq_ltv",
     ),
     "configure_collateral__liq_ltv_above_97_percent": Case(
-        "vault",
+        "engine",
         "configure_collateral",
         lambda m, o: (m.weth, 5 * 10**17, 97 * 10**16 + 1, 0),
         "owner",
-        "vault: liq_ltv above bound",
+        "engine: liq_ltv above bound",
     ),
     "configure_collateral__max_ltv_max_uint": Case(
-        "vault",
+        "engine",
         "configure_collateral",
         lambda m, o: (m.weth, MAX_UINT, 6 * 10**17, 0),
         "owner",
-        "vault: max_ltv must be below liq_ltv",
+        "engine: max_ltv must be below liq_ltv",
     ),
     "configure_collateral__risk_factor_above_100_percent": Case(
-        "vault",
+        "engine",
         "configure_collateral",
         lambda m, o: (m.weth, 5 * 10**17, 6 * 10**17, WAD + 1),
         "owner",
-        "vault: risk_factor above bound",
+        "engine: risk_factor above bound",
     ),
     "configure_collateral__unpriced_asset": Case(
-        "vault",
+        "engine",
         "configure_collateral",
         lambda m, o: (o["unpriced_token"], 5 * 10**17, 6 * 10**17, 0),
         "owner",
         "oracle: unknown asset",
     ),
     "configure_collateral__19_decimals": Case(
-        "vault",
+        "engine",
         "configure_collateral",
         lambda m, o: (o["token_19_decimals"], 5 * 10**17, 6 * 10**17, 0),
         "owner",
-        "vault: decimals above 18",
+        "engine: decimals above 18",
     ),
     "set_risk_limits__stranger": Case(
-        "vault", "set_risk_limits", lambda m, o: (0, WAD, WAD, 2 * WAD, 2 * WAD), "stranger", NOT_OWNER
+        "engine", "set_risk_limits", lambda m, o: (0, WAD, WAD, 2 * WAD, 2 * WAD), "stranger", NOT_OWNER
     ),
     "set_risk_limits__base_risk_factor_above_100_percent": Case(
-        "vault",
+        "engine",
         "set_risk_limits",
         lambda m, o: (WAD + 1, WAD, WAD, 2 * WAD, 2 * WAD),
         "owner",
-        "vault: base_risk_factor above bound",
+        "engine: base_risk_factor above bound",
     ),
     "set_risk_limits__zero_max_risk_ratio": Case(
-        "vault", "set_risk_limits", lambda m, o: (0, 0, WAD, 2 * WAD, 2 * WAD), "owner", "vault: bad risk ratio limits"
+        "engine",
+        "set_risk_limits",
+        lambda m, o: (0, 0, WAD, 2 * WAD, 2 * WAD),
+        "owner",
+        "engine: bad risk ratio limits",
     ),
     "set_risk_limits__max_above_liq_risk_ratio": Case(
-        "vault",
+        "engine",
         "set_risk_limits",
         lambda m, o: (0, 2 * WAD, WAD, 2 * WAD, 2 * WAD),
         "owner",
-        "vault: bad risk ratio limits",
+        "engine: bad risk ratio limits",
     ),
     "set_risk_limits__liq_risk_ratio_above_100": Case(
-        "vault",
+        "engine",
         "set_risk_limits",
         lambda m, o: (0, WAD, 100 * WAD + 1, 2 * WAD, 2 * WAD),
         "owner",
-        "vault: liq_risk_ratio above bound",
+        "engine: liq_risk_ratio above bound",
     ),
     "set_risk_limits__max_leverage_one": Case(
-        "vault", "set_risk_limits", lambda m, o: (0, WAD, WAD, WAD, 2 * WAD), "owner", "vault: bad leverage limits"
+        "engine", "set_risk_limits", lambda m, o: (0, WAD, WAD, WAD, 2 * WAD), "owner", "engine: bad leverage limits"
     ),
     "set_risk_limits__max_above_liq_leverage": Case(
-        "vault", "set_risk_limits", lambda m, o: (0, WAD, WAD, 3 * WAD, 2 * WAD), "owner", "vault: bad leverage limits"
+        "engine",
+        "set_risk_limits",
+        lambda m, o: (0, WAD, WAD, 3 * WAD, 2 * WAD),
+        "owner",
+        "engine: bad leverage limits",
     ),
     "set_risk_limits__liq_leverage_above_100": Case(
-        "vault",
+        "engine",
         "set_risk_limits",
         lambda m, o: (0, WAD, WAD, 2 * WAD, 100 * WAD + 1),
         "owner",
-        "vault: liq_leverage above bound",
+        "engine: liq_leverage above bound",
     ),
     "set_rate_model__stranger": Case(
         "vault", "set_rate_model", lambda m, o: (m.system.vault.rate_model(),), "stranger", NOT_OWNER
@@ -710,10 +720,14 @@ CASES = {
         "liquidate",
         lambda m, o: (m.roles["borrower"], o["unpriced_token"], MAX_UINT),
         "keeper",
-        "vault: unknown collateral",
+        "engine: unknown collateral",
     ),
     "liquidate__zero_collateral": Case(
-        "engine", "liquidate", lambda m, o: (m.roles["borrower"], ZERO, MAX_UINT), "keeper", "vault: unknown collateral"
+        "engine",
+        "liquidate",
+        lambda m, o: (m.roles["borrower"], ZERO, MAX_UINT),
+        "keeper",
+        "engine: unknown collateral",
     ),
     "liquidate__healthy_account": Case(
         "engine", "liquidate", lambda m, o: (m.roles["other_borrower"], m.wbtc, MAX_UINT), "keeper", "engine: healthy"
@@ -798,9 +812,9 @@ def test_configure_collateral__non_contract_asset__reverts_with_its_own_reason(m
     """The vault reads `decimals()` of a new asset: an account without code is refused first, with a reason."""
     reverts_and_changes_nothing = revert_checker(fast, lambda: fingerprint(fast, market))
     reverts_and_changes_nothing(
-        "vault: collateral not a contract",
+        "engine: collateral not a contract",
         owner,
-        market.vault.configure_collateral,
+        market.engine.configure_collateral,
         stranger,
         5 * 10**17,
         6 * 10**17,

@@ -32,7 +32,7 @@ def test_liquidate__mixed_liq_ltv_account_whose_collateral_covers_the_debt__can_
     actions.set_price("WETH", 700)  # WETH worth 0.10 of the debt
     actions.set_price("GOLD", "1802.5")  # GOLD worth 1.03 of the debt
     actions.bid(bidder, "WETH", MAX_SLOT, 10_000)  # only the deepest slot bids: a 10% premium
-    before = vault.account_health(borrower)
+    before = system.lens.account_health(borrower)
     fees = engine.keeper_fee() + engine.protocol_fee()
     premium = MAX_SLOT * WAD // 100
     # DESIGN.md's line holds: the collateral covers the debt plus the premium and the fees ...
@@ -41,7 +41,7 @@ def test_liquidate__mixed_liq_ltv_account_whose_collateral_covers_the_debt__can_
 
     engine.liquidate(borrower, weth, MAX_UINT, sender=keeper)
 
-    after = vault.account_health(borrower)
+    after = system.lens.account_health(borrower)
     assert vault.collateral_of(borrower, weth) == 0 and vault.collateral_of(borrower, gold) == 4 * 10**6
     # ... and yet the health falls: the 85% collateral went for 89.1% of its value, the 75% one stayed
     assert 857 * WAD // 1000 < before.health < 858 * WAD // 1000
@@ -63,8 +63,8 @@ def at_the_line(actions, system, owner, lender, borrower, bidder):
 
 
 def _liquidatable(system, account) -> bool:
-    flag = system.engine.liquidatable([account])[0]
-    assert flag == system.vault.account_health(account).liquidatable
+    flag = system.lens.liquidatable([account])[0]
+    assert flag == system.lens.account_health(account).liquidatable
     return flag
 
 
@@ -76,15 +76,15 @@ def _wait_out_the_ramp(actions, chain):
 def test_liquidate__health_exactly_one__is_not_liquidatable_and_one_wei_below_is(
     at_the_line, actions, chain, system, owner, keeper
 ):
-    vault, weth = system.vault, system.tokens["WETH"]
+    weth = system.tokens["WETH"]
     # liq_ltv 80%: capacity 16,000 = debt, health exactly 1
-    vault.configure_collateral(weth, 70 * WAD // 100, 80 * WAD // 100, WAD // 10, sender=owner)
+    system.engine.configure_collateral(weth, 70 * WAD // 100, 80 * WAD // 100, WAD // 10, sender=owner)
     _wait_out_the_ramp(actions, chain)
-    assert vault.account_health(at_the_line).health == WAD
+    assert system.lens.account_health(at_the_line).health == WAD
     assert not _liquidatable(system, at_the_line)
     with ape.reverts("engine: healthy"):
         system.engine.liquidate(at_the_line, weth, MAX_UINT, sender=keeper)
-    vault.configure_collateral(weth, 70 * WAD // 100, 80 * WAD // 100 - 1, WAD // 10, sender=owner)
+    system.engine.configure_collateral(weth, 70 * WAD // 100, 80 * WAD // 100 - 1, WAD // 10, sender=owner)
     assert not _liquidatable(system, at_the_line)  # the 1-wei step ramps in too
     _wait_out_the_ramp(actions, chain)
     assert _liquidatable(system, at_the_line)
@@ -94,8 +94,8 @@ def test_liquidate__health_exactly_one__is_not_liquidatable_and_one_wei_below_is
 def test_liquidate__metric_exactly_at_its_threshold__is_not_liquidatable_and_one_wei_above_is(
     at_the_line, actions, chain, system, owner, keeper, metric
 ):
-    vault, weth = system.vault, system.tokens["WETH"]
-    health = vault.account_health(at_the_line)
+    weth = system.tokens["WETH"]
+    health = system.lens.account_health(at_the_line)
     value = getattr(health, metric)
 
     def limits(threshold):
@@ -103,13 +103,13 @@ def test_liquidate__metric_exactly_at_its_threshold__is_not_liquidatable_and_one
             return (2 * 10**16, threshold, threshold, 10 * WAD, 15 * WAD)
         return (2 * 10**16, WAD, 100 * WAD, threshold, threshold)
 
-    vault.set_risk_limits(*limits(value), sender=owner)
+    system.engine.set_risk_limits(*limits(value), sender=owner)
     _wait_out_the_ramp(actions, chain)
-    assert vault.account_health(at_the_line) == health
+    assert system.lens.account_health(at_the_line) == health
     assert not _liquidatable(system, at_the_line)
     with ape.reverts("engine: healthy"):
         system.engine.liquidate(at_the_line, weth, MAX_UINT, sender=keeper)
-    vault.set_risk_limits(*limits(value - 1), sender=owner)
+    system.engine.set_risk_limits(*limits(value - 1), sender=owner)
     assert not _liquidatable(system, at_the_line)  # the 1-wei step ramps in too
     _wait_out_the_ramp(actions, chain)
     assert _liquidatable(system, at_the_line)

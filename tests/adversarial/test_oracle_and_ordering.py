@@ -57,7 +57,7 @@ def test_liquidate__one_source_crashed__does_not_fire_and_changes_nothing(
 ):
     weth, engine = oracle_market.tokens["WETH"], oracle_market.engine
     post(oracle_market.feeds["WETH"][1], owner, 1_000)  # alone, this source would make the account liquidatable
-    assert not oracle_market.vault.account_health(borrower).liquidatable
+    assert not oracle_market.lens.account_health(borrower).liquidatable
 
     def read_state():
         v = oracle_market.vault.address
@@ -84,7 +84,7 @@ def test_liquidate__two_sources_of_three_agree_on_a_crash__the_price_follows_and
     assert oracle_market.oracle.price(weth) == 2_000 * WAD  # one source moving is not enough
     post(oracle_market.feeds["WETH"][2], owner, 1_510)
     assert oracle_market.oracle.price(weth) == 1_510 * WAD  # the median of (1,500, 1,510, 2,000)
-    assert oracle_market.vault.account_health(borrower).liquidatable
+    assert oracle_market.lens.account_health(borrower).liquidatable
     tx = engine.liquidate(borrower, weth, MAX_UINT, sender=keeper)
     assert engine.Liquidation.from_receipt(tx)[0].repaid > 0
 
@@ -94,7 +94,7 @@ def test_borrow__one_source_spiked__borrowing_stays_bounded_by_the_median(oracle
 
     post(oracle_market.feeds["WETH"][0], owner, 10**6)  # the manipulated source says 10 WETH are worth $10M
     # max ltv at the true $2,000: 16,000 of debt; 15,000 is owed already
-    with ape.reverts("vault: exceeds max ltv"):
+    with ape.reverts("engine: exceeds max ltv"):
         oracle_market.vault.borrow(1_001 * USDA, borrower, sender=borrower)
 
 

@@ -85,20 +85,6 @@ PRIVILEGES: list[Privilege] = [
         NOT_OWNER,
     ),
     *_ownership("PriceOracle"),
-    Privilege(
-        "LendingVault",
-        "configure_collateral",
-        lambda m: (m.weth, 8 * WAD // 10, 85 * WAD // 100, WAD // 10),
-        ("owner",),
-        NOT_OWNER,
-    ),
-    Privilege(
-        "LendingVault",
-        "set_risk_limits",
-        lambda m: (2 * 10**16, WAD, 3 * WAD // 2, 10 * WAD, 15 * WAD),
-        ("owner",),
-        NOT_OWNER,
-    ),
     Privilege("LendingVault", "set_rate_model", lambda m: (m.system.vault.rate_model(),), ("owner",), NOT_OWNER),
     Privilege("LendingVault", "set_reserve_factor", lambda m: (10**17,), ("owner",), NOT_OWNER),
     Privilege("LendingVault", "withdraw_reserves", lambda m: (1, m.roles["owner"]), ("owner",), NOT_OWNER),
@@ -118,9 +104,17 @@ PRIVILEGES: list[Privilege] = [
     Privilege(
         "LendingVault",
         "prepare_liquidation",
-        lambda m: (m.roles["borrower"], m.weth),
+        lambda m: (m.roles["borrower"],),
         ("engine",),
         "vault: caller is not the engine",
+    ),
+    Privilege(
+        "LendingVault",
+        "list_collateral",
+        lambda m: (m.unlisted,),
+        ("engine",),
+        "vault: caller is not the engine",
+        notes="the engine lists what its owner configures",
     ),
     Privilege(
         "LendingVault",
@@ -164,6 +158,20 @@ PRIVILEGES: list[Privilege] = [
         notes="bidder: the bid's owner",
     ),
     *_ownership("LiquidationQueue"),
+    Privilege(
+        "LiquidationEngine",
+        "configure_collateral",
+        lambda m: (m.weth, 8 * WAD // 10, 85 * WAD // 100, WAD // 10),
+        ("owner",),
+        NOT_OWNER,
+    ),
+    Privilege(
+        "LiquidationEngine",
+        "set_risk_limits",
+        lambda m: (2 * 10**16, WAD, 3 * WAD // 2, 10 * WAD, 15 * WAD),
+        ("owner",),
+        NOT_OWNER,
+    ),
     Privilege("LiquidationEngine", "set_close_ratio", lambda m: (WAD // 2,), ("owner",), NOT_OWNER),
     Privilege("LiquidationEngine", "set_dust_value", lambda m: (10 * WAD,), ("owner",), NOT_OWNER),
     Privilege("LiquidationEngine", "set_fees", lambda m: (5 * 10**15, 5 * 10**15), ("owner",), NOT_OWNER),
@@ -238,6 +246,8 @@ def _id(p: Privilege) -> str:
 @pytest.fixture(scope="module")
 def roles(market, accounts, project, owner):
     market.roles["new_owner"] = accounts[13]
+    # a token the engine has not listed (the vault's listing hook is the engine's alone)
+    market.unlisted = project.MockERC20.deploy("NEW", "NEW", 18, sender=owner)
     # an auction house for the engine, not wired yet (wiring it is one of the owner's powers)
     s = market.system
     s.auction = project.DutchAuction.deploy(s.base, s.oracle, s.engine, s.vault, s.engine, sender=owner)

@@ -50,7 +50,7 @@ def rm(project, chain, owner, lender, borrower, other_borrower, bidder, keeper):
     engine = project.LiquidationEngine.deploy(vault, queue, sender=owner)
     vault.set_engine(engine, sender=owner)
     queue.set_engine(engine, sender=owner)
-    vault.configure_collateral(weth, 80 * WAD // 100, 85 * WAD // 100, WAD // 10, sender=owner)
+    engine.configure_collateral(weth, 80 * WAD // 100, 85 * WAD // 100, WAD // 10, sender=owner)
     queue.set_pool_params(weth, WAD // 100, 10, 600, 0, sender=owner)
     for account in (lender, borrower, other_borrower, bidder):
         for token in (base, weth):

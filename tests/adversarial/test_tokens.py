@@ -28,7 +28,11 @@ def fee_market(project, owner, lender, borrower, bidder):
     fee_queue = project.LiquidationQueue.deploy(fee_base, sender=owner)
     fee_queue.set_pool_params(fee_collateral, WAD // 100, 10, 600, 0, sender=owner)
     vault = project.LendingVault.deploy(normal_base, oracle, deploy_rate_model(owner), "vault", "V", sender=owner)
-    vault.configure_collateral(fee_collateral, 8 * WAD // 10, 85 * WAD // 100, WAD // 10, sender=owner)
+    engine = project.LiquidationEngine.deploy(
+        vault, project.LiquidationQueue.deploy(normal_base, sender=owner), sender=owner
+    )
+    vault.set_engine(engine, sender=owner)
+    engine.configure_collateral(fee_collateral, 8 * WAD // 10, 85 * WAD // 100, WAD // 10, sender=owner)
     for account in (lender, borrower, bidder):
         for token in (fee_base, fee_collateral):
             token.mint(account, 10**30, sender=owner)

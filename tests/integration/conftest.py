@@ -31,7 +31,7 @@ def market(system, owner, chain, accounts):
     borrowers = open_borrowers(actions, chain, accounts, "b", N_BORROWERS)
     bid_ids = [actions.submit(bidder, s, slot, 400_000) for s in ("WETH", "WBTC", "GOLD") for slot in (0, 2)]
     actions.activate(bid_ids)
-    assert not system.engine.liquidatable(borrowers).count(True)
+    assert not system.lens.liquidatable(borrowers).count(True)
     return Market(system=system, actions=actions, borrowers=borrowers, bid_ids=bid_ids)
 
 

@@ -43,7 +43,7 @@ class Market:
         accounts = accounts or self.borrowers
         for attempt in range(10):
             try:
-                flags = self.system.engine.liquidatable(accounts)
+                flags = self.system.lens.liquidatable(accounts)
                 return [a for a, f in zip(accounts, flags, strict=True) if f]
             except ContractLogicError:
                 if attempt == 9:

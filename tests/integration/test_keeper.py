@@ -114,7 +114,7 @@ def test_keeper__breaker_on__waits_out_a_price_jump_then_liquidates_once_it_is_c
     assert oracle.breaker_status(weth).tripped  # the keeper's poke started the confirmation clock
     seized = [log for log in system.engine.Liquidation.range(start, chain.blocks.head.number + 1)]
     assert [log.collateral for log in seized if log.collateral == weth.address] == []
-    assert any(vault.account_health(a).liquidatable for a in weth_holders)
+    assert any(system.lens.account_health(a).liquidatable for a in weth_holders)
 
     chain.pending_timestamp += 601
     chain.mine()
@@ -125,7 +125,7 @@ def test_keeper__breaker_on__waits_out_a_price_jump_then_liquidates_once_it_is_c
         report = keeper.run_once()
     assert not oracle.liquidations_paused(weth) and not oracle.breaker_status(weth).tripped
     assert report.complete and not report.errors
-    assert [a for a in market.borrowers if vault.account_health(a).liquidatable] == []
+    assert [a for a in market.borrowers if system.lens.account_health(a).liquidatable] == []
     mined = keeper.store.actions(kind="poke", status="mined")
     assert len(mined) >= 3  # the anchor, the trip and the confirmation
 

@@ -34,7 +34,7 @@ def underwater(system, owner, chain, accounts):
         actions.post(b, "WETH", 10)
         actions.borrow(b, 15_000)
     actions.set_price("WETH", 1_700)
-    assert system.engine.liquidatable(borrowers) == [True, True]
+    assert system.lens.liquidatable(borrowers) == [True, True]
     return actions, borrowers
 
 
@@ -53,7 +53,7 @@ def test_keeper__no_bids__liquidates_into_auctions_and_does_not_take_without_a_m
     assert sorted(system.engine.auction_of(b) for b in borrowers) == [1, 2]
     assert report.takes_sent == 0 and report.settles_sent == 0
     # nothing liquidatable while the auctions run
-    assert system.engine.liquidatable(borrowers) == [False, False]
+    assert system.lens.liquidatable(borrowers) == [False, False]
 
 
 def test_keeper__take_margin__buys_below_the_reference_then_settles(system, underwater, make_keeper, keeper):

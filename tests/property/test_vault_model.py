@@ -9,6 +9,7 @@ from fractions import Fraction
 from typing import Any
 
 import pytest
+from ape import project
 from hypothesis import given
 from hypothesis import strategies as st
 
@@ -53,6 +54,8 @@ class Market:
     decimals: int
     base: Any
     vault: Any
+    engine: Any
+    lens: Any
 
     @property
     def unit(self) -> int:
@@ -94,17 +97,21 @@ def oracle(project, owner, feeds):
 
 
 @pytest.fixture(scope="module")
-def markets(project, owner, oracle, tokens, bases, engine_account, lender, borrower, other_borrower, other_lender):
-    """One vault per base decimals, each with `LIQUIDITY` lent; every actor funded and approved for everything."""
+def markets(project, owner, oracle, tokens, bases, lender, borrower, other_borrower, other_lender):
+    """One vault (with its risk engine and lens) per base decimals, each with `LIQUIDITY` lent; every actor funded
+    and approved for everything."""
     markets = {}
     for decimals, base in bases.items():
         vault = project.LendingVault.deploy(
             base, oracle, deploy_rate_model(owner), "ALA USDA vault", "alaV", sender=owner
         )
+        engine = project.LiquidationEngine.deploy(
+            vault, project.LiquidationQueue.deploy(base, sender=owner), sender=owner
+        )
+        vault.set_engine(engine, sender=owner)
         for symbol, token in tokens.items():
             _, _, max_ltv, liq_ltv, risk_factor = COLLATERALS[symbol]
-            vault.configure_collateral(token, max_ltv, liq_ltv, risk_factor, sender=owner)
-        vault.set_engine(engine_account, sender=owner)
+            engine.configure_collateral(token, max_ltv, liq_ltv, risk_factor, sender=owner)
         for account in (lender, other_lender, borrower, other_borrower):
             base.mint(account, 10**12 * 10**decimals, sender=owner)
             base.approve(vault, MAX_UINT, sender=account)
@@ -112,7 +119,7 @@ def markets(project, owner, oracle, tokens, bases, engine_account, lender, borro
                 token.mint(account, 10**12 * 10 ** token.decimals(), sender=owner)
                 token.approve(vault, MAX_UINT, sender=account)
         vault.deposit(LIQUIDITY * 10**decimals, lender, sender=lender)
-        markets[decimals] = Market(decimals, base, vault)
+        markets[decimals] = Market(decimals, base, vault, engine, project.LiquidationLens.deploy(engine, sender=owner))
     return markets
 
 
@@ -147,7 +154,7 @@ def test_risk_metrics__match_the_exact_model_within_rounding(
 ):  # fmt: skip
     market = markets[decimals]
     vault = market.vault
-    limits = Limits(*vault.risk_limits())
+    limits = Limits(*market.engine.risk_limits())
     assets = list(tokens.values())
     with isolated(chain):
         for token, answer in zip(assets, opening, strict=True):
@@ -174,7 +181,7 @@ def test_risk_metrics__match_the_exact_model_within_rounding(
             feeds[token.address].update_answer(max(1, answer * move // 100), sender=owner)
         positions = [position(vault, oracle, borrower, token) for token in assets]
         base_price = oracle.price(market.base)
-        on_chain = vault.account_health(borrower)
+        on_chain = market.lens.account_health(borrower)
         debt = vault.debt_of(borrower)  # what was borrowed, plus the seconds of interest since
 
         # the vault's integer formulas, replayed, to the last wei
@@ -197,11 +204,11 @@ def test_risk_metrics__match_the_exact_model_within_rounding(
         if verdict is not None:
             assert on_chain.liquidatable == verdict == exact.liquidatable
         # the batch view and the engine's snapshot agree with the single view
-        assert vault.accounts_health([borrower.address, stranger.address]) == [
+        assert market.lens.accounts_health([borrower.address, stranger.address]) == [
             on_chain,
             (0, 0, MAX_UINT, MAX_UINT, MAX_UINT, False),
         ]
-        snapshot = vault.liquidation_snapshot(borrower, tokens["weth"])
+        snapshot = market.lens.liquidation_snapshot(borrower, tokens["weth"])
         assert (snapshot.liquidatable, snapshot.debt, snapshot.debt_value) == (
             on_chain.liquidatable,
             debt,
@@ -210,7 +217,7 @@ def test_risk_metrics__match_the_exact_model_within_rounding(
 
 
 def position(vault, oracle, account, token) -> Position:
-    config = vault.collateral_config(token)
+    config = project.LiquidationEngine.at(vault.engine()).collateral_config(token)
     return Position(
         vault.collateral_of(account, token),
         oracle.price(token),

@@ -78,6 +78,7 @@ def market(
         vault=system.vault.address,
         queue=system.queue.address,
         engine=system.engine.address,
+        lens=system.lens.address,
         owner=owner.address,
         guardian=guardian.address,
         keeper=keeper.address,
@@ -116,7 +117,7 @@ def _model_from_chain(fast: FastChain, env: Env, system, base_symbol: str) -> Sy
         token = env.tokens[c.symbol]
         config, pool, decimals = fast.calls(
             [
-                (vault, calldata("collateral_config(address)", token)),
+                (engine, calldata("collateral_config(address)", token)),
                 (queue, calldata("pool_params(address)", token)),
                 (token, calldata("decimals()")),
             ]
@@ -130,7 +131,7 @@ def _model_from_chain(fast: FastChain, env: Env, system, base_symbol: str) -> Sy
     rate_model = "0x" + rate_model[-40:]
     reads = fast.calls(
         [
-            (vault, calldata("risk_limits()")),
+            (engine, calldata("risk_limits()")),
             (rate_model, calldata("base_rate()")),
             (vault, calldata("reserve_factor()")),
             (engine, calldata("close_ratio()")),

@@ -40,6 +40,7 @@ class Env:
     vault: str
     queue: str
     engine: str
+    lens: str
     owner: str
     guardian: str
     keeper: str
@@ -280,9 +281,9 @@ class Driver:
             target = (base_rf, liq_rr, liq_lev)
             current = m.liq_limits() if m.total_scaled else target
             if not 0 < max_rr <= min(liq_rr, current[1]):
-                raise Revert("vault: bad risk ratio limits")
+                raise Revert("engine: bad risk ratio limits")
             if not WAD < max_lev <= min(liq_lev, current[2]):
-                raise Revert("vault: bad leverage limits")
+                raise Revert("engine: bad leverage limits")
             unchanged = target == (m.limits.base_risk_factor, m.limits.liq_risk_ratio, m.limits.liq_leverage)
             m.limits = RiskLimits(base_rf, max_rr, liq_rr, max_lev, liq_lev)
             if not unchanged:  # a new target: ramp from the values in force (a running ramp goes on otherwise)
@@ -292,7 +293,7 @@ class Driver:
         data = calldata(
             "set_risk_limits(uint256,uint256,uint256,uint256,uint256)", base_rf, max_rr, liq_rr, max_lev, liq_lev
         )
-        self.execute(self.env.owner, self.env.vault, data, op)
+        self.execute(self.env.owner, self.env.engine, data, op)
         if not self.reverted and any(started):
             self.stats["threshold ramps started"] += 1
 
@@ -436,7 +437,7 @@ class Driver:
                         ("collateral", borrower, symbol),
                     )
                 )
-        calls.append((env.vault, calldata("accounts_health(address[])", env.borrowers), ("health",)))
+        calls.append((env.lens, calldata("accounts_health(address[])", env.borrowers), ("health",)))
         for symbol, spec in self.model.collaterals.items():
             token = env.tokens[symbol]
             calls.append((env.vault, calldata("total_collateral(address)", token), ("total_collateral", symbol)))

@@ -336,11 +336,11 @@ class SystemModel:
             return
         h = self.health(account, index)
         if h.debt_value > h.borrow_capacity:
-            raise Revert("vault: exceeds max ltv")
+            raise Revert("engine: exceeds max ltv")
         if h.risk_ratio > self.limits.max_risk_ratio:
-            raise Revert("vault: exceeds max risk ratio")
+            raise Revert("engine: exceeds max risk ratio")
         if h.leverage > self.limits.max_leverage:
-            raise Revert("vault: exceeds max leverage")
+            raise Revert("engine: exceeds max leverage")
 
     # ------------------------------------------------------------ lenders
 

@@ -165,6 +165,7 @@ class FallbackMachine(RuleBasedStateMachine):
         m, s = self.m, self.m.system
         self.fast = m.fast
         self.engine, self.vault, self.oracle = s.engine.address, s.vault.address, s.oracle.address
+        self.lens = s.lens.address
         self.house, self.queue = s.auction.address, s.queue.address
         # a restored snapshot does not rewind the node's clock: pin the next block a second after the head
         self.now = self.fast.head()[1] + 1
@@ -189,7 +190,7 @@ class FallbackMachine(RuleBasedStateMachine):
         self.floors = {symbol: self.answer(symbol) // 50 for symbol in SYMBOLS}
         self.ramps = {}
         for symbol in SYMBOLS:
-            liq = words(self.call(self.vault, "collateral_config(address)", m.tokens[symbol]))[1]
+            liq = words(self.call(self.engine, "collateral_config(address)", m.tokens[symbol]))[1]
             self.ramps[symbol] = (liq, liq, 0, 0)
         self.auctions: list[int] = []
         self.pending_bids: list[tuple[int, int]] = []  # (bid id, due at)
@@ -235,7 +236,7 @@ class FallbackMachine(RuleBasedStateMachine):
         return word(self.call(self.m.tokens[symbol], "balanceOf(address)", holder))
 
     def health(self, account: str) -> list[int]:
-        return words(self.call(self.vault, "account_health(address)", account))
+        return words(self.call(self.lens, "account_health(address)", account))
 
     def running_auction(self, account: str) -> int:
         return word(self.call(self.engine, "auction_of(address)", account))
@@ -333,7 +334,7 @@ class FallbackMachine(RuleBasedStateMachine):
         for symbol in SYMBOLS:
             token = self.m.tokens[symbol]
             held = word(self.call(self.vault, "collateral_of(address,address)", account, token))
-            max_ltv = words(self.call(self.vault, "collateral_config(address)", token))[0]
+            max_ltv = words(self.call(self.engine, "collateral_config(address)", token))[0]
             obs = self.observations[symbol]
             factor = ltv_factor(obs.variance, WETH_VOLATILITY[1], WETH_VOLATILITY[2]) if symbol == "WETH" else WAD
             assert word(self.call(self.oracle, "ltv_factor(address)", token)) == factor
@@ -344,10 +345,10 @@ class FallbackMachine(RuleBasedStateMachine):
         data = calldata("borrow(uint256,address)", usd * USD, account)
         ok, reason = self.fast.simulate(account, self.vault, data)
         if debt_value * (1 + Fraction(1, 10**9)) < capacity:
-            assert ok or reason != "vault: exceeds max ltv", "a borrow within the opening limit failed on LTV"
+            assert ok or reason != "engine: exceeds max ltv", "a borrow within the opening limit failed on LTV"
         if debt_value > capacity * (1 + Fraction(1, 10**9)):
             assert not ok, "a borrow beyond the volatility-adjusted limit succeeded"
-            assert reason in ("vault: exceeds max ltv", "vault: insufficient liquidity"), reason
+            assert reason in ("engine: exceeds max ltv", "vault: insufficient liquidity"), reason
         self.send(account, self.vault, "borrow(uint256,address)", usd * USD, account, expect=None if ok else reason)
 
     @rule(who=st.integers(0, 1), symbol=st.sampled_from(SYMBOLS), slot=st.integers(0, 10), usd=st.integers(500, 20_000))
@@ -382,14 +383,14 @@ class FallbackMachine(RuleBasedStateMachine):
     def owner_moves_liq_ltv(self, symbol, delta):
         """The step itself makes no account liquidatable: in its block the old threshold is still in force."""
         token = self.m.tokens[symbol]
-        risk_factor = words(self.call(self.vault, "collateral_config(address)", token))[2]
+        risk_factor = words(self.call(self.engine, "collateral_config(address)", token))[2]
         current = liq_ltv_in_force(self.ramps[symbol], self.now)
         new = min(max(current + delta * WAD // 100, 50 * WAD // 100), 97 * WAD // 100)
         new_max = min(new, current) - 5 * WAD // 100
         before = [self.health(b)[5] for b in self.m.borrowers]
         self.send(
             self.m.owner,
-            self.vault,
+            self.engine,
             "configure_collateral(address,uint256,uint256,uint256)",
             token,
             new_max,
@@ -640,7 +641,7 @@ class FallbackMachine(RuleBasedStateMachine):
     @invariant()
     def invariant_thresholds_in_force_follow_their_ramps(self):
         for symbol in SYMBOLS:
-            liq = words(self.call(self.vault, "collateral_config(address)", self.m.tokens[symbol]))[1]
+            liq = words(self.call(self.engine, "collateral_config(address)", self.m.tokens[symbol]))[1]
             assert liq == liq_ltv_in_force(self.ramps[symbol], self.now)
 
 
@@ -720,7 +721,7 @@ def test_fallbacks__scripted_crash__every_mechanism_in_turn(fallback_market, cha
         "redo",
         "auction raised its tab",
         "revert: engine: auction already settled",
-        "revert: vault: exceeds max ltv",
+        "revert: engine: exceeds max ltv",
         "configure_collateral",
     ):
         assert seen[needed] > 0, f"the script never reached {needed!r}: {dict(seen)}"

@@ -56,7 +56,7 @@ def test_liquidate__bad_arguments__revert_with_their_reason(system, underwater, 
         system.engine.liquidate("0x0000000000000000000000000000000000000000", weth, MAX_UINT, sender=keeper)
     with ape.reverts("engine: zero max repay"):
         system.engine.liquidate(underwater, weth, 0, sender=keeper)
-    with ape.reverts("vault: unknown collateral"):
+    with ape.reverts("engine: unknown collateral"):
         system.engine.liquidate(underwater, stranger, MAX_UINT, sender=keeper)
     with ape.reverts("engine: no such collateral"):
         system.engine.liquidate(underwater, system.tokens["WBTC"], MAX_UINT, sender=keeper)
@@ -77,8 +77,8 @@ def test_liquidate__one_slot__repays_close_ratio_and_splits_fees(
     set_rates(vault, owner, 0, 0, 0, WAD // 2)
     reserves_before = vault.reserves()
     keeper_before = base.balanceOf(keeper)
-    snap = vault.liquidation_snapshot(underwater, weth)
-    preview = engine.preview_liquidation(underwater, weth)
+    snap = system.lens.liquidation_snapshot(underwater, weth)
+    preview = system.lens.preview_liquidation(underwater, weth)
 
     tx = engine.liquidate(underwater, weth, MAX_UINT, sender=keeper)
 
@@ -104,7 +104,7 @@ def test_liquidate__one_slot__repays_close_ratio_and_splits_fees(
     assert (preview.repay, preview.seized, preview.funds) == (event.repaid, event.seized, event.funds)
     assert (preview.keeper_fee, preview.protocol_fee) == (event.keeper_fee, event.protocol_fee)
     # half the debt repaid at a 0% premium restores the account
-    assert not vault.account_health(underwater).liquidatable
+    assert not system.lens.account_health(underwater).liquidatable
 
 
 def test_liquidate__slots_fill_strictly_in_order(actions, system, underwater, bidder, other_bidder, keeper, weth):
@@ -195,28 +195,29 @@ def test_liquidate__by_risk_ratio_alone(actions, system, lender, borrower, bidde
     actions.lend(lender, 100_000)
     actions.post(borrower, "WETH", 10)
     actions.borrow(borrower, 10_000)
-    health = vault.account_health(borrower)
+    health = system.lens.account_health(borrower)
     assert health.health > WAD and not health.liquidatable
     # tighten the risk-ratio threshold below the account's ratio; LTV and leverage still pass
-    vault.set_risk_limits(2 * 10**16, health.risk_ratio - 2, health.risk_ratio - 1, 10 * WAD, 15 * WAD, sender=owner)
-    assert not vault.account_health(borrower).liquidatable  # the threshold ramps down over a day
+    system.engine.set_risk_limits(
+        2 * 10**16, health.risk_ratio - 2, health.risk_ratio - 1, 10 * WAD, 15 * WAD, sender=owner
+    )
+    assert not system.lens.account_health(borrower).liquidatable  # the threshold ramps down over a day
     actions.wait_out_ramps()
-    assert vault.account_health(borrower).liquidatable
+    assert system.lens.account_health(borrower).liquidatable
     actions.bid(bidder, "WETH", 0, 50_000)
     system.engine.liquidate(borrower, weth, MAX_UINT, sender=keeper)
     assert vault.debt_of(borrower) < 10_000 * USDA
 
 
 def test_liquidate__by_leverage_alone(actions, system, lender, borrower, bidder, keeper, owner, weth):
-    vault = system.vault
     actions.lend(lender, 100_000)
     actions.post(borrower, "WETH", 10)
     actions.borrow(borrower, 10_000)
-    health = vault.account_health(borrower)
-    vault.set_risk_limits(2 * 10**16, WAD, 100 * WAD, health.leverage - 2, health.leverage - 1, sender=owner)
-    assert not vault.account_health(borrower).liquidatable  # the threshold ramps down over a day
+    health = system.lens.account_health(borrower)
+    system.engine.set_risk_limits(2 * 10**16, WAD, 100 * WAD, health.leverage - 2, health.leverage - 1, sender=owner)
+    assert not system.lens.account_health(borrower).liquidatable  # the threshold ramps down over a day
     actions.wait_out_ramps()
-    assert vault.account_health(borrower).liquidatable
+    assert system.lens.account_health(borrower).liquidatable
     actions.bid(bidder, "WETH", 0, 50_000)
     system.engine.liquidate(borrower, weth, MAX_UINT, sender=keeper)
 
@@ -243,20 +244,22 @@ def test_liquidate__collateral_cap__never_seizes_more_than_the_account_holds(
 def test_liquidatable__batch__matches_single_views(actions, system, underwater, other_borrower, stranger):
     actions.post(other_borrower, "WBTC", 1)
     actions.borrow(other_borrower, 1_000)
-    flags = system.engine.liquidatable([underwater, other_borrower, stranger])
+    flags = system.lens.liquidatable([underwater, other_borrower, stranger])
     assert flags == [True, False, False]
 
 
 def test_preview_liquidation__healthy__is_empty(actions, system, lender, borrower, weth):
     actions.lend(lender, 100_000)
     actions.post(borrower, "WETH", 10)
-    preview = system.engine.preview_liquidation(borrower, weth)
+    preview = system.lens.preview_liquidation(borrower, weth)
     assert not preview.liquidatable and preview.funds == 0
 
 
 def test_vault_and_queue_hooks__callers_other_than_the_engine__revert(system, underwater, stranger, weth):
     with ape.reverts("vault: caller is not the engine"):
-        system.vault.prepare_liquidation(underwater, weth, sender=stranger)
+        system.vault.prepare_liquidation(underwater, sender=stranger)
+    with ape.reverts("vault: caller is not the engine"):
+        system.vault.list_collateral(stranger, sender=stranger)
     with ape.reverts("vault: caller is not the engine"):
         system.vault.settle_liquidation(underwater, weth, 1, stranger, 0, 0, True, sender=stranger)
     with ape.reverts("queue: caller is not the engine"):

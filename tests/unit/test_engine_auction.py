@@ -80,8 +80,8 @@ def test_liquidate__no_bids__auctions_the_whole_slice_from_the_top_slot_price(
 ):
     engine, vault, auction = system.engine, system.vault, system.auction
     debt = vault.debt_of(underwater)
-    tab, lot, top = expected_slice(system, vault.liquidation_snapshot(underwater, weth), weth, 0)
-    preview = engine.preview_liquidation(underwater, weth)
+    tab, lot, top = expected_slice(system, system.lens.liquidation_snapshot(underwater, weth), weth, 0)
+    preview = system.lens.preview_liquidation(underwater, weth)
 
     tx = engine.liquidate(underwater, weth, MAX_UINT, sender=keeper)
 
@@ -106,8 +106,8 @@ def test_liquidate__no_bids__auctions_the_whole_slice_from_the_top_slot_price(
     assert (info.account, info.lot, info.tab, info.top, info.finished) == (underwater.address, lot, tab, top, False)
     assert engine.auction_of(underwater) == event.auction_id
     # not liquidated again while the auction runs
-    assert engine.liquidatable([underwater]) == [False]
-    assert not engine.preview_liquidation(underwater, weth).liquidatable
+    assert system.lens.liquidatable([underwater]) == [False]
+    assert not system.lens.preview_liquidation(underwater, weth).liquidatable
     with ape.reverts("engine: auction running"):
         engine.liquidate(underwater, weth, MAX_UINT, sender=keeper)
 
@@ -117,8 +117,8 @@ def test_liquidate__queue_short__auctions_only_the_unfilled_remainder(
 ):
     engine, vault = system.engine, system.vault
     actions.bid(bidder, "WETH", 3, 3_000)
-    preview = engine.preview_liquidation(underwater, weth)
-    snap = vault.liquidation_snapshot(underwater, weth)
+    preview = system.lens.preview_liquidation(underwater, weth)
+    snap = system.lens.liquidation_snapshot(underwater, weth)
 
     tx = engine.liquidate(underwater, weth, MAX_UINT, sender=keeper)
 
@@ -197,7 +197,7 @@ def test_liquidate__settles_a_finished_auction_first(actions, system, underwater
     actions.set_price("WETH", 1_000)
     actions.bid(bidder, "WETH", 0, 50_000)
     debt = vault.debt_of(underwater)
-    assert engine.liquidatable([underwater]) == [False]  # not settled yet
+    assert system.lens.liquidatable([underwater]) == [False]  # not settled yet
 
     tx = engine.liquidate(underwater, weth, MAX_UINT, sender=keeper)
 

@@ -56,10 +56,10 @@ def test_liquidate__jump_that_nobody_poked__reverts_paused(system, position, act
     system.oracle.poke(weth, sender=keeper)
     actions.bid(bidder, "WETH", 0, 50_000)
     actions.set_price("WETH", 1_700)
-    assert system.vault.account_health(position).liquidatable
+    assert system.lens.account_health(position).liquidatable
     with ape.reverts("engine: liquidations paused"):
         system.engine.liquidate(position, weth, MAX_UINT, sender=keeper)
-    assert system.engine.liquidatable([position]) == [False]
+    assert system.lens.liquidatable([position]) == [False]
 
 
 def test_liquidate__tripped__reverts_paused(system, tripped, keeper, weth):
@@ -98,9 +98,9 @@ def test_views__while_paused__reflect_the_pause(system, tripped, weth):
     engine = system.engine
     assert engine.liquidations_paused(weth)
     # the threshold is breached, but WETH is the only collateral and it is paused
-    assert system.vault.account_health(tripped).liquidatable
-    assert engine.liquidatable([tripped]) == [False]
-    preview = engine.preview_liquidation(tripped, weth)
+    assert system.lens.account_health(tripped).liquidatable
+    assert system.lens.liquidatable([tripped]) == [False]
+    preview = system.lens.preview_liquidation(tripped, weth)
     assert preview.liquidatable
     assert (preview.repay, preview.seized, preview.funds, preview.keeper_fee, preview.protocol_fee) == (0, 0, 0, 0, 0)
 
@@ -108,8 +108,8 @@ def test_views__while_paused__reflect_the_pause(system, tripped, weth):
 def test_views__after_confirmation__read_as_before(system, tripped, owner, weth):
     system.oracle.confirm_price(weth, sender=owner)
     assert not system.engine.liquidations_paused(weth)
-    assert system.engine.liquidatable([tripped]) == [True]
-    assert system.engine.preview_liquidation(tripped, weth).funds > 0
+    assert system.lens.liquidatable([tripped]) == [True]
+    assert system.lens.preview_liquidation(tripped, weth).funds > 0
 
 
 def test_liquidatable__paused_and_unpaused_collateral__stays_liquidatable(
@@ -128,4 +128,4 @@ def test_liquidatable__paused_and_unpaused_collateral__stays_liquidatable(
     system.oracle.poke(weth, sender=keeper)
     assert system.engine.liquidations_paused(weth)
     assert not system.engine.liquidations_paused(system.tokens["WBTC"])
-    assert system.engine.liquidatable([borrower, other_borrower, lender]) == [True, False, False]
+    assert system.lens.liquidatable([borrower, other_borrower, lender]) == [True, False, False]

@@ -183,14 +183,17 @@ def oracle(project, owner, feeds):
 
 
 @pytest.fixture(scope="module")
-def vault(project, owner, base_token, oracle, weth, wbtc, gold, engine_account):
+def vault(project, owner, base_token, oracle, weth, wbtc, gold):
+    """The ledger, wired to a real risk engine (the opening checks are the engine's) that lists the collaterals."""
     vault = project.LendingVault.deploy(
         base_token, oracle, deploy_rate_model(owner), "ALA USDA vault", "alaV", sender=owner
     )
+    queue = project.LiquidationQueue.deploy(base_token, sender=owner)
+    engine = project.LiquidationEngine.deploy(vault, queue, sender=owner)
+    vault.set_engine(engine, sender=owner)
     for symbol, token in (("weth", weth), ("wbtc", wbtc), ("gold", gold)):
         _, _, max_ltv, liq_ltv, risk_factor = MARKET[symbol]
-        vault.configure_collateral(token, max_ltv, liq_ltv, risk_factor, sender=owner)
-    vault.set_engine(engine_account, sender=owner)
+        engine.configure_collateral(token, max_ltv, liq_ltv, risk_factor, sender=owner)
     return vault
 
 
@@ -220,7 +223,9 @@ def market(
     bidder,
     guardian,
     stranger,
-    engine_account,
+    engine,
+    lens,
+    engine_signer,
 ):
     """Build every module-scoped fixture before the first test: one requested late makes ape rebase the chain."""
 
@@ -338,12 +343,17 @@ def remaining_after(vault, account, paid):
     return ceil_div((scaled - burned) * index, WAD)
 
 
+def engine_of(vault):
+    """The risk engine the vault asks for its opening checks."""
+    return ape.project.LiquidationEngine.at(vault.engine())
+
+
 def limits_of(vault):
-    return Limits(*vault.risk_limits())
+    return Limits(*engine_of(vault).risk_limits())
 
 
 def position_of(vault, oracle, account, token):
-    config = vault.collateral_config(token)
+    config = engine_of(vault).collateral_config(token)
     return Position(
         amount=vault.collateral_of(account, token),
         price=oracle.price(token),
@@ -368,13 +378,13 @@ def pool_state(vault):
 
 
 def test_deploy__sets_immutables_roles_and_defaults(
-    vault, base_token, oracle, owner, engine_account, weth, wbtc, gold, base_decimals
+    vault, base_token, oracle, owner, engine_signer, weth, wbtc, gold, base_decimals, engine
 ):
     assert vault.asset() == base_token.address
     assert vault.oracle() == oracle.address
     assert vault.owner() == owner.address
     assert vault.pending_owner() == ZERO_ADDRESS
-    assert vault.engine() == engine_account.address
+    assert vault.engine() == engine_signer.address
     assert vault.guardian() == ZERO_ADDRESS
     assert not vault.paused()
     assert vault.name() == "ALA USDA vault"
@@ -382,14 +392,14 @@ def test_deploy__sets_immutables_roles_and_defaults(
     assert vault.decimals() == base_decimals + 6
     assert vault.reserve_factor() == 10 * PCT
     assert rates_of(vault) == DEFAULT_RATE_MODEL
-    assert vault.risk_limits() == DEFAULT_LIMITS
+    assert engine.risk_limits() == DEFAULT_LIMITS
     assert vault.borrow_index() == WAD
     assert vault.totalAssets() == vault.totalSupply() == vault.cash() == vault.reserves() == 0
     assert vault.total_debt() == vault.total_bad_debt() == vault.utilisation() == vault.borrow_rate() == 0
     assert vault.collateral_assets() == [weth.address, wbtc.address, gold.address]
-    for listed, (symbol, token) in enumerate((("weth", weth), ("wbtc", wbtc), ("gold", gold)), start=1):
+    for symbol, token in (("weth", weth), ("wbtc", wbtc), ("gold", gold)):
         decimals, _, max_ltv, liq_ltv, risk_factor = MARKET[symbol]
-        assert vault.collateral_config(token) == (max_ltv, liq_ltv, risk_factor, 10**decimals, listed)
+        assert engine.collateral_config(token) == (max_ltv, liq_ltv, risk_factor, 10**decimals, 1)
 
 
 @decimals_free
@@ -1003,10 +1013,10 @@ def test_add_collateral__unlisted_token__reverts(vault, make_token, fund, borrow
 
 
 @decimals_free
-def test_add_collateral__fee_on_transfer_token__reverts(project, owner, oracle, vault, borrower):
+def test_add_collateral__fee_on_transfer_token__reverts(project, owner, oracle, vault, borrower, engine):
     fee_token = project.MockFeeToken.deploy(18, sender=owner)
     oracle.set_feeds(fee_token, [deploy_feed(project, owner, 100)], DAY, 0, sender=owner)
-    vault.configure_collateral(fee_token, 50 * PCT, 60 * PCT, 10 * PCT, sender=owner)
+    engine.configure_collateral(fee_token, 50 * PCT, 60 * PCT, 10 * PCT, sender=owner)
     fee_token.mint(borrower, WAD, sender=owner)
     fee_token.approve(vault, WAD, sender=borrower)
     with ape.reverts("vault: fee-on-transfer token"):
@@ -1025,11 +1035,11 @@ def test_add_collateral__without_allowance__reverts(vault, weth, owner, borrower
 
 
 @pytest.fixture
-def false_token(false_token_type, project, owner, oracle, vault):
+def false_token(false_token_type, project, owner, oracle, vault, engine):
     """A listed collateral whose transfers can be switched to return False."""
     token = false_token_type.deploy(sender=owner)
     oracle.set_feeds(token, [deploy_feed(project, owner, 10)], DAY, 0, sender=owner)
-    vault.configure_collateral(token, 50 * PCT, 60 * PCT, 10 * PCT, sender=owner)
+    engine.configure_collateral(token, 50 * PCT, 60 * PCT, 10 * PCT, sender=owner)
     return token
 
 
@@ -1112,7 +1122,7 @@ def test_remove_collateral__down_to_max_ltv__succeeds_and_one_wei_more_reverts(
     needed = ceil_div(debt_value, 1_600)
     removable = WETH_POSTED * WAD - needed
     before = snapshot()
-    with ape.reverts("vault: exceeds max ltv"):
+    with ape.reverts("engine: exceeds max ltv"):
         vault.remove_collateral(weth, removable + 1, borrower, sender=borrower)
     assert snapshot() == before
     freeze(chain)
@@ -1121,20 +1131,20 @@ def test_remove_collateral__down_to_max_ltv__succeeds_and_one_wei_more_reverts(
     assert weth.balanceOf(borrower) == removable
 
 
-def test_remove_collateral__above_max_risk_ratio__reverts(borrowed, vault, owner, weth, borrower, snapshot):
+def test_remove_collateral__above_max_risk_ratio__reverts(borrowed, vault, owner, weth, borrower, snapshot, engine):
     # 10,000 debt: at 10 WETH the risk ratio is (2,000 + 200) / 10,000 = 0.22; at 7 WETH (1,400 + 200) / 4,000 = 0.4
-    vault.set_risk_limits(2 * PCT, 30 * PCT, 30 * PCT, 10 * WAD, 15 * WAD, sender=owner)
+    engine.set_risk_limits(2 * PCT, 30 * PCT, 30 * PCT, 10 * WAD, 15 * WAD, sender=owner)
     before = snapshot()
-    with ape.reverts("vault: exceeds max risk ratio"):
+    with ape.reverts("engine: exceeds max risk ratio"):
         vault.remove_collateral(weth, 3 * WAD, borrower, sender=borrower)
     assert snapshot() == before
 
 
-def test_remove_collateral__above_max_leverage__reverts(borrowed, vault, owner, weth, borrower, snapshot):
+def test_remove_collateral__above_max_leverage__reverts(borrowed, vault, owner, weth, borrower, snapshot, engine):
     # 10,000 debt: at 7 WETH leverage is 14,000 / 4,000 = 3.5
-    vault.set_risk_limits(2 * PCT, WAD, WAD, 3 * WAD, 15 * WAD, sender=owner)
+    engine.set_risk_limits(2 * PCT, WAD, WAD, 3 * WAD, 15 * WAD, sender=owner)
     before = snapshot()
-    with ape.reverts("vault: exceeds max leverage"):
+    with ape.reverts("engine: exceeds max leverage"):
         vault.remove_collateral(weth, 3 * WAD, borrower, sender=borrower)
     assert snapshot() == before
 
@@ -1237,27 +1247,27 @@ def test_borrow__after_interest__scales_the_debt_by_the_index_rounding_up(
 
 @pytest.mark.parametrize("symbol", ["weth", "wbtc", "gold"])
 def test_borrow__exactly_max_ltv__succeeds_and_one_unit_more_reverts(
-    symbol, collaterals, lent, vault, post, borrower, unit, snapshot
+    symbol, collaterals, lent, vault, post, borrower, unit, snapshot, engine, lens
 ):
     token = collaterals[symbol]
     decimals, price, max_ltv, _, _ = MARKET[symbol]
     post(borrower, token, 10**decimals)  # one whole token
     capacity = price * max_ltv * unit // WAD  # base units at $1
     before = snapshot()
-    with ape.reverts("vault: exceeds max ltv"):
+    with ape.reverts("engine: exceeds max ltv"):
         vault.borrow(capacity + 1, borrower, sender=borrower)
     assert snapshot() == before
     vault.borrow(capacity, borrower, sender=borrower)
-    health = vault.account_health(borrower)
-    assert health.debt_value == vault.collateral_config(token).max_ltv * price
+    health = lens.account_health(borrower)
+    assert health.debt_value == engine.collateral_config(token).max_ltv * price
     # the other two limits are far: the LTV bound binds alone
     assert health.risk_ratio < WAD and health.leverage < 10 * WAD
 
 
 def test_borrow__above_max_risk_ratio__reverts_with_ltv_and_leverage_in_bounds(
-    lent, vault, post, owner, oracle, base_token, weth, borrower, collaterals, unit, snapshot
+    lent, vault, post, owner, oracle, base_token, weth, borrower, collaterals, unit, snapshot, engine, lens
 ):
-    vault.set_risk_limits(2 * PCT, 50 * PCT, 150 * PCT, 10 * WAD, 15 * WAD, sender=owner)
+    engine.set_risk_limits(2 * PCT, 50 * PCT, 150 * PCT, 10 * WAD, 15 * WAD, sender=owner)
     post(borrower, weth, WETH_POSTED * WAD)
     # 15,500 against $20,000: LTV 77.5% <= 80%, leverage 4.4 <= 10, risk ratio (2,000 + 310) / 4,500 = 0.513 > 0.5
     positions = [position_of(vault, oracle, borrower, weth)]
@@ -1265,32 +1275,32 @@ def test_borrow__above_max_risk_ratio__reverts_with_ltv_and_leverage_in_bounds(
     assert would_be.debt_value <= 16_000 * WAD and would_be.leverage <= 10 * WAD
     assert would_be.risk_ratio > 50 * PCT
     before = snapshot()
-    with ape.reverts("vault: exceeds max risk ratio"):
+    with ape.reverts("engine: exceeds max risk ratio"):
         vault.borrow(15_500 * unit, borrower, sender=borrower)
     assert snapshot() == before
     vault.borrow(15_000 * unit, borrower, sender=borrower)  # (2,000 + 300) / 5,000 = 0.46
-    assert vault.account_health(borrower).risk_ratio == 46 * PCT
+    assert lens.account_health(borrower).risk_ratio == 46 * PCT
 
 
 def test_borrow__above_max_leverage__reverts_with_ltv_and_risk_ratio_in_bounds(
-    lent, vault, post, owner, weth, borrower, unit, snapshot
+    lent, vault, post, owner, weth, borrower, unit, snapshot, engine, lens
 ):
-    vault.set_risk_limits(2 * PCT, WAD, 3 * WAD // 2, 2 * WAD, 15 * WAD, sender=owner)
+    engine.set_risk_limits(2 * PCT, WAD, 3 * WAD // 2, 2 * WAD, 15 * WAD, sender=owner)
     post(borrower, weth, WETH_POSTED * WAD)
     # 10,000 + 1 unit against $20,000: leverage just above 2; LTV 50% and risk ratio 0.22 are far from their limits
     before = snapshot()
-    with ape.reverts("vault: exceeds max leverage"):
+    with ape.reverts("engine: exceeds max leverage"):
         vault.borrow(10_000 * unit + 1, borrower, sender=borrower)
     assert snapshot() == before
     vault.borrow(10_000 * unit, borrower, sender=borrower)
-    health = vault.account_health(borrower)
+    health = lens.account_health(borrower)
     assert health.leverage == 2 * WAD
     assert health.risk_ratio == 22 * PCT
 
 
 def test_borrow__without_collateral__reverts(lent, vault, borrower, snapshot):
     before = snapshot()
-    with ape.reverts("vault: exceeds max ltv"):
+    with ape.reverts("engine: exceeds max ltv"):
         vault.borrow(1, borrower, sender=borrower)
     assert snapshot() == before
 
@@ -1603,79 +1613,77 @@ def test_utilisation__leaves_the_reserves_out_of_the_pool(accrued, chain, vault)
 # ---------------------------------------------------------------- engine hooks: prepare_liquidation
 
 
-def test_prepare_liquidation__accrues_and_returns_the_snapshot(
-    borrowed, warp, chain, vault, oracle, engine_account, borrower, weth, base_token, unit
+def test_prepare_liquidation__accrues_and_returns_the_position(
+    borrowed, warp, chain, vault, post, engine_signer, borrower, weth, gold, unit
 ):
+    post(borrower, gold, 7)
     warp(20 * DAY)
     freeze(chain)
     new_index = vault.borrow_index()
     assert new_index > WAD
-    view = vault.liquidation_snapshot(borrower, weth)
-    tx = vault.prepare_liquidation(borrower, weth, sender=engine_account)
-    snapshot = tx.return_value
-    assert snapshot == view
+    view = vault.position_of(borrower)
+    tx = vault.prepare_liquidation(borrower, sender=engine_signer)
+    position = tx.return_value
+    assert position == view
     assert vault.InterestAccrued.from_receipt(tx)[0].borrow_index == new_index
     assert vault.last_accrual() == tx.timestamp
     debt = vault.debt_of(borrower)
     assert debt > BORROWED * unit
-    assert snapshot.debt == debt
-    assert snapshot.debt_value == ceil_div(debt * WAD, unit)
-    assert snapshot.collateral_amount == WETH_POSTED * WAD
-    assert snapshot.collateral_price == oracle.price(weth) == 2_000 * WAD
-    assert snapshot.base_price == oracle.price(base_token) == WAD
-    assert not snapshot.liquidatable
+    assert position.debt == debt
+    # only what the account holds, in listing order (WETH, WBTC, GOLD)
+    assert list(position.assets) == [weth.address, gold.address]
+    assert list(position.amounts) == [WETH_POSTED * WAD, 7]
 
 
-def test_prepare_liquidation__underwater_account__reports_liquidatable(
-    borrowed, vault, set_price, engine_account, borrower, weth, gold
-):
-    set_price(weth, 1_000)
-    snapshot = vault.prepare_liquidation(borrower, weth, sender=engine_account).return_value
-    assert snapshot.liquidatable
-    assert snapshot.collateral_price == 1_000 * WAD
-    # a collateral the account does not hold: amount 0, still priced
-    other = vault.prepare_liquidation(borrower, gold, sender=engine_account).return_value
-    assert other.collateral_amount == 0 and other.collateral_price == 2_500 * WAD and other.liquidatable
+def test_position_of__stranger__has_nothing(vault, stranger):
+    assert vault.position_of(stranger) == (0, [], [])
 
 
 @decimals_free
 @pytest.mark.parametrize("caller", ["owner", "stranger", "borrower"])
-def test_prepare_liquidation__not_the_engine__reverts(caller, borrowed, vault, weth, borrower, request):
+def test_prepare_liquidation__not_the_engine__reverts(caller, borrowed, vault, borrower, request):
     with ape.reverts("vault: caller is not the engine"):
-        vault.prepare_liquidation(borrower, weth, sender=request.getfixturevalue(caller))
+        vault.prepare_liquidation(borrower, sender=request.getfixturevalue(caller))
 
 
 @decimals_free
-def test_prepare_liquidation__unknown_collateral__reverts(borrowed, vault, base_token, engine_account, borrower):
-    with ape.reverts("vault: unknown collateral"):
-        vault.prepare_liquidation(borrower, base_token, sender=engine_account)
+@pytest.mark.parametrize("caller", ["owner", "stranger"])
+def test_list_collateral__not_the_engine__reverts(caller, vault, make_token, request):
+    with ape.reverts("vault: caller is not the engine"):
+        vault.list_collateral(make_token("NEW", 18), sender=request.getfixturevalue(caller))
+
+
+@decimals_free
+def test_list_collateral__already_listed__reverts(vault, engine_signer, weth):
+    with ape.reverts("vault: already listed"):
+        vault.list_collateral(weth, sender=engine_signer)
 
 
 # ---------------------------------------------------------------- engine hooks: settle_liquidation
 
 
 @pytest.fixture
-def engine_pays(base_token, owner, engine_account, vault):
+def engine_pays(base_token, owner, engine_signer, vault):
     """The engine sends `amount` of the base asset to the vault, as it does before settling."""
 
     def pays(amount):
-        base_token.mint(engine_account, amount, sender=owner)
-        base_token.transfer(vault, amount, sender=engine_account)
+        base_token.mint(engine_signer, amount, sender=owner)
+        base_token.transfer(vault, amount, sender=engine_signer)
 
     return pays
 
 
 def test_settle_liquidation__books_the_repayment_and_the_fee_and_sends_the_seized_collateral(
-    borrowed, chain, vault, engine_pays, engine_account, borrower, bidder, weth, unit
+    borrowed, chain, vault, engine_pays, engine_signer, borrower, bidder, weth, unit
 ):
     repaid, fee, seized = 4_000 * unit + 3, 40 * unit, 3 * WAD + 11
     engine_pays(repaid + fee)
     freeze(chain)
-    vault.prepare_liquidation(borrower, weth, sender=engine_account)
+    vault.prepare_liquidation(borrower, sender=engine_signer)
     cash, reserves = vault.cash(), vault.reserves()
     expected_remaining = remaining_after(vault, borrower, repaid)
     freeze(chain)
-    tx = vault.settle_liquidation(borrower, weth, seized, bidder, repaid, fee, True, sender=engine_account)
+    tx = vault.settle_liquidation(borrower, weth, seized, bidder, repaid, fee, False, sender=engine_signer)
     assert tx.return_value == 0
     events = vault.LiquidationSettled.from_receipt(tx)
     assert len(events) == 1
@@ -1695,45 +1703,45 @@ def test_settle_liquidation__books_the_repayment_and_the_fee_and_sends_the_seize
     assert vault.total_bad_debt() == 0
 
 
-def test_settle_liquidation__funds_not_sent__reverts(borrowed, vault, engine_account, borrower, bidder, weth, snapshot):
+def test_settle_liquidation__funds_not_sent__reverts(borrowed, vault, engine_signer, borrower, bidder, weth, snapshot):
     before = snapshot(bidder)
     with ape.reverts("vault: liquidation funds missing"):
-        vault.settle_liquidation(borrower, weth, WAD, bidder, 1_000, 0, True, sender=engine_account)
+        vault.settle_liquidation(borrower, weth, WAD, bidder, 1_000, 0, True, sender=engine_signer)
     assert snapshot(bidder) == before
 
 
 def test_settle_liquidation__funds_one_unit_short__reverts(
-    borrowed, vault, engine_pays, engine_account, borrower, bidder, weth, unit, snapshot
+    borrowed, vault, engine_pays, engine_signer, borrower, bidder, weth, unit, snapshot
 ):
     engine_pays(1_000 * unit + 10 * unit - 1)
     before = snapshot(bidder)
     with ape.reverts("vault: liquidation funds missing"):
-        vault.settle_liquidation(borrower, weth, WAD, bidder, 1_000 * unit, 10 * unit, True, sender=engine_account)
+        vault.settle_liquidation(borrower, weth, WAD, bidder, 1_000 * unit, 10 * unit, True, sender=engine_signer)
     assert snapshot(bidder) == before
 
 
 def test_settle_liquidation__seize_above_the_collateral__reverts(
-    borrowed, vault, engine_pays, engine_account, borrower, bidder, weth, unit, snapshot
+    borrowed, vault, engine_pays, engine_signer, borrower, bidder, weth, unit, snapshot
 ):
     engine_pays(1_000 * unit)
     before = snapshot(bidder)
     with ape.reverts("vault: seize exceeds collateral"):
         vault.settle_liquidation(
-            borrower, weth, WETH_POSTED * WAD + 1, bidder, 1_000 * unit, 0, True, sender=engine_account
+            borrower, weth, WETH_POSTED * WAD + 1, bidder, 1_000 * unit, 0, True, sender=engine_signer
         )
     assert snapshot(bidder) == before
 
 
 def test_settle_liquidation__repay_above_the_debt__reverts(
-    borrowed, chain, vault, engine_pays, engine_account, borrower, bidder, weth, snapshot
+    borrowed, chain, vault, engine_pays, engine_signer, borrower, bidder, weth, snapshot
 ):
     freeze(chain)
-    vault.prepare_liquidation(borrower, weth, sender=engine_account)
+    vault.prepare_liquidation(borrower, sender=engine_signer)
     debt = vault.debt_of(borrower)
     engine_pays(debt + 1)
     before = snapshot(bidder)
     with ape.reverts("vault: repay exceeds debt"):
-        vault.settle_liquidation(borrower, weth, WAD, bidder, debt + 1, 0, True, sender=engine_account)
+        vault.settle_liquidation(borrower, weth, WAD, bidder, debt + 1, 0, True, sender=engine_signer)
     assert snapshot(bidder) == before
 
 
@@ -1745,24 +1753,24 @@ def test_settle_liquidation__not_the_engine__reverts(caller, borrowed, vault, we
 
 
 def test_settle_liquidation__full_repayment_of_a_collateral_less_account__writes_nothing_off(
-    borrowed, chain, vault, engine_pays, engine_account, borrower, bidder, weth
+    borrowed, chain, vault, engine_pays, engine_signer, borrower, bidder, weth
 ):
     freeze(chain)
-    vault.prepare_liquidation(borrower, weth, sender=engine_account)
+    vault.prepare_liquidation(borrower, sender=engine_signer)
     debt = vault.debt_of(borrower)
     engine_pays(debt)
     freeze(chain)
-    tx = vault.settle_liquidation(borrower, weth, WETH_POSTED * WAD, bidder, debt, 0, True, sender=engine_account)
+    tx = vault.settle_liquidation(borrower, weth, WETH_POSTED * WAD, bidder, debt, 0, True, sender=engine_signer)
     assert tx.return_value == 0
     assert vault.BadDebtWrittenOff.from_receipt(tx) == []
     assert vault.debt_of(borrower) == vault.total_debt() == 0
 
 
-def settle_everything(chain, vault, engine_pays, engine_account, borrower, bidder, weth, repaid, fee, write_off=True):
+def settle_everything(chain, vault, engine_pays, engine_signer, borrower, bidder, weth, repaid, fee, write_off=True):
     """Seize all of the borrower's WETH for `repaid` + `fee` at one timestamp; returns the receipt and prior state."""
     engine_pays(repaid + fee)
     freeze(chain)
-    vault.prepare_liquidation(borrower, weth, sender=engine_account)
+    vault.prepare_liquidation(borrower, sender=engine_signer)
     state = {
         "debt": vault.debt_of(borrower),
         "reserves": vault.reserves(),
@@ -1772,17 +1780,17 @@ def settle_everything(chain, vault, engine_pays, engine_account, borrower, bidde
     }
     freeze(chain)
     tx = vault.settle_liquidation(
-        borrower, weth, vault.collateral_of(borrower, weth), bidder, repaid, fee, write_off, sender=engine_account
+        borrower, weth, vault.collateral_of(borrower, weth), bidder, repaid, fee, write_off, sender=engine_signer
     )
     return tx, state
 
 
 def test_settle_liquidation__collateral_gone__reserves_absorb_bad_debt_first_and_lenders_the_rest(
-    accrued, chain, vault, engine_pays, engine_account, borrower, bidder, weth, lender, unit
+    accrued, chain, vault, engine_pays, engine_signer, borrower, bidder, weth, lender, unit
 ):
     repaid, fee = 6_000 * unit, 25 * unit
     lender_assets = vault.convertToAssets(vault.balanceOf(lender))
-    tx, before = settle_everything(chain, vault, engine_pays, engine_account, borrower, bidder, weth, repaid, fee)
+    tx, before = settle_everything(chain, vault, engine_pays, engine_signer, borrower, bidder, weth, repaid, fee)
     bad_debt = before["remaining"]
     from_reserves = before["reserves"] + fee
     assert from_reserves < bad_debt
@@ -1806,10 +1814,10 @@ def test_settle_liquidation__collateral_gone__reserves_absorb_bad_debt_first_and
 
 
 def test_settle_liquidation__reserves_cover_the_bad_debt__lenders_untouched(
-    borrowed, chain, vault, engine_pays, engine_account, borrower, bidder, weth, unit
+    borrowed, chain, vault, engine_pays, engine_signer, borrower, bidder, weth, unit
 ):
     repaid, fee = 9_000 * unit, 1_500 * unit
-    tx, before = settle_everything(chain, vault, engine_pays, engine_account, borrower, bidder, weth, repaid, fee)
+    tx, before = settle_everything(chain, vault, engine_pays, engine_signer, borrower, bidder, weth, repaid, fee)
     bad_debt = before["remaining"]
     event = vault.BadDebtWrittenOff.from_receipt(tx)[0]
     assert (event.amount, event.from_reserves, event.from_lenders) == (bad_debt, bad_debt, 0)
@@ -1821,23 +1829,12 @@ def test_settle_liquidation__reserves_cover_the_bad_debt__lenders_untouched(
     assert vault.total_bad_debt() == bad_debt
 
 
-def test_settle_liquidation__other_collateral_left__writes_nothing_off(
-    borrowed, chain, vault, post, engine_pays, engine_account, borrower, bidder, weth, gold, unit
-):
-    post(borrower, gold, 10**6)
-    tx, before = settle_everything(chain, vault, engine_pays, engine_account, borrower, bidder, weth, 1_000 * unit, 0)
-    assert tx.return_value == 0
-    assert vault.BadDebtWrittenOff.from_receipt(tx) == []
-    assert vault.debt_of(borrower) == before["remaining"] >= before["debt"] - 1_000 * unit
-    assert vault.total_bad_debt() == 0
-
-
 def test_settle_liquidation__collateral_gone_but_write_off_cleared__the_debt_stays(
-    accrued, chain, vault, engine_pays, engine_account, borrower, bidder, weth, unit
+    accrued, chain, vault, engine_pays, engine_signer, borrower, bidder, weth, unit
 ):
     # what the engine does when it hands the last collateral to a Dutch auction: the proceeds are to come
     tx, before = settle_everything(
-        chain, vault, engine_pays, engine_account, borrower, bidder, weth, 1_000 * unit, 0, write_off=False
+        chain, vault, engine_pays, engine_signer, borrower, bidder, weth, 1_000 * unit, 0, write_off=False
     )
     assert tx.return_value == 0
     assert vault.BadDebtWrittenOff.from_receipt(tx) == []
@@ -1851,7 +1848,7 @@ def test_settle_liquidation__collateral_gone_but_write_off_cleared__the_debt_sta
 
 
 def test_account_health__matches_a_python_computation(
-    lent, vault, oracle, post, set_price, base_token, borrower, collaterals, weth, wbtc, gold, unit, chain
+    lent, vault, oracle, post, set_price, base_token, borrower, collaterals, weth, wbtc, gold, unit, chain, lens
 ):
     post(borrower, weth, 3 * WAD + 3 * 10**17)
     post(borrower, wbtc, 25_000_001)
@@ -1862,7 +1859,7 @@ def test_account_health__matches_a_python_computation(
     set_price(gold, 2_432.1)
     set_price(base_token, 0.999_7)
     freeze(chain)
-    on_chain = vault.account_health(borrower)
+    on_chain = lens.account_health(borrower)
     replayed, exact = expected_health(vault, oracle, base_token, borrower, collaterals)
     assert tuple(on_chain) == (
         replayed.collateral_value,
@@ -1882,23 +1879,23 @@ def test_account_health__matches_a_python_computation(
 
 
 def test_account_health__risk_ratio__never_below_the_exact_ratio_of_its_values(
-    lent, no_interest, vault, post, set_price, weth, borrower, unit
+    lent, no_interest, vault, post, set_price, weth, borrower, unit, lens
 ):
     # found by a search over small positions: the risk ratio's numerator rounds both of its products down
     # (value * f_i and debt value * f_base), so the rounded-up ratio can land a fraction of a wei below the exact one
     set_price(weth, 1_473.440_791_26)
     post(borrower, weth, 3_798_579_782_602_868)
     vault.borrow(1_293_626 * unit // 10**6, borrower, sender=borrower)  # 1.293626 tokens against $5.60
-    health = vault.account_health(borrower)
+    health = lens.account_health(borrower)
     s, b = health.collateral_value, health.debt_value
     exact = (Fraction(s * 10 * PCT, WAD) + Fraction(b * 2 * PCT, WAD)) * WAD / (s - b)
     assert health.risk_ratio >= exact, f"risk ratio {health.risk_ratio} understated: exact {float(exact)}"
 
 
 @decimals_free
-def test_account_health__no_debt__health_unbounded_and_leverage_one(vault, post, weth, borrower):
+def test_account_health__no_debt__health_unbounded_and_leverage_one(vault, post, weth, borrower, lens):
     post(borrower, weth, WAD)
-    health = vault.account_health(borrower)
+    health = lens.account_health(borrower)
     assert health.collateral_value == 2_000 * WAD
     assert health.debt_value == 0
     assert health.health == MAX_UINT
@@ -1908,8 +1905,8 @@ def test_account_health__no_debt__health_unbounded_and_leverage_one(vault, post,
 
 
 @decimals_free
-def test_account_health__no_position__unbounded_and_not_liquidatable(vault, stranger):
-    assert vault.account_health(stranger) == (0, 0, MAX_UINT, MAX_UINT, MAX_UINT, False)
+def test_account_health__no_position__unbounded_and_not_liquidatable(vault, stranger, lens):
+    assert lens.account_health(stranger) == (0, 0, MAX_UINT, MAX_UINT, MAX_UINT, False)
 
 
 def wait_out_the_ramp(chain, feeds, owner):
@@ -1920,101 +1917,101 @@ def wait_out_the_ramp(chain, feeds, owner):
 
 
 def test_account_health__below_liquidation_ltv__liquidatable_by_health_alone(
-    lent, no_interest, vault, post, owner, set_price, weth, borrower, unit, chain, feeds
+    lent, no_interest, vault, post, owner, set_price, weth, borrower, unit, chain, feeds, engine, lens
 ):
     post(borrower, weth, WETH_POSTED * WAD)
     vault.borrow(16_000 * unit, borrower, sender=borrower)
     # liq_ltv 80% puts the line exactly at 16,000 of debt: health 1.0 is not liquidatable
-    vault.configure_collateral(weth, 79 * PCT, 80 * PCT, 10 * PCT, sender=owner)
+    engine.configure_collateral(weth, 79 * PCT, 80 * PCT, 10 * PCT, sender=owner)
     wait_out_the_ramp(chain, feeds, owner)
-    health = vault.account_health(borrower)
+    health = lens.account_health(borrower)
     assert health.health == WAD
     assert not health.liquidatable
     set_price(weth, 1_999.999_999_99)
-    health = vault.account_health(borrower)
+    health = lens.account_health(borrower)
     assert health.health < WAD
     assert health.risk_ratio < 3 * WAD // 2 and health.leverage < 15 * WAD
     assert health.liquidatable
 
 
 def test_account_health__above_liquidation_risk_ratio__liquidatable_by_risk_ratio_alone(
-    borrowed_without_interest, vault, owner, borrower, warp
+    borrowed_without_interest, vault, owner, borrower, warp, engine, lens
 ):
-    health = vault.account_health(borrower)
+    health = lens.account_health(borrower)
     risk_ratio = health.risk_ratio  # (2,000 + 200) / 10,000
     assert risk_ratio == 22 * PCT
-    vault.set_risk_limits(2 * PCT, risk_ratio, risk_ratio, 10 * WAD, 15 * WAD, sender=owner)
+    engine.set_risk_limits(2 * PCT, risk_ratio, risk_ratio, 10 * WAD, 15 * WAD, sender=owner)
     warp(DAY)  # the threshold ramps down
-    assert not vault.account_health(borrower).liquidatable
-    vault.set_risk_limits(2 * PCT, risk_ratio - 1, risk_ratio - 1, 10 * WAD, 15 * WAD, sender=owner)
+    assert not lens.account_health(borrower).liquidatable
+    engine.set_risk_limits(2 * PCT, risk_ratio - 1, risk_ratio - 1, 10 * WAD, 15 * WAD, sender=owner)
     warp(DAY)
-    health = vault.account_health(borrower)
+    health = lens.account_health(borrower)
     assert health.health >= WAD and health.leverage <= 15 * WAD
     assert health.liquidatable
 
 
 def test_account_health__above_liquidation_leverage__liquidatable_by_leverage_alone(
-    borrowed_without_interest, vault, owner, borrower, warp
+    borrowed_without_interest, vault, owner, borrower, warp, engine, lens
 ):
-    leverage = vault.account_health(borrower).leverage  # 20,000 / 10,000
+    leverage = lens.account_health(borrower).leverage  # 20,000 / 10,000
     assert leverage == 2 * WAD
-    vault.set_risk_limits(2 * PCT, WAD, 3 * WAD // 2, leverage, leverage, sender=owner)
+    engine.set_risk_limits(2 * PCT, WAD, 3 * WAD // 2, leverage, leverage, sender=owner)
     warp(DAY)  # the threshold ramps down
-    assert not vault.account_health(borrower).liquidatable
-    vault.set_risk_limits(2 * PCT, WAD, 3 * WAD // 2, leverage - 1, leverage - 1, sender=owner)
+    assert not lens.account_health(borrower).liquidatable
+    engine.set_risk_limits(2 * PCT, WAD, 3 * WAD // 2, leverage - 1, leverage - 1, sender=owner)
     warp(DAY)
-    health = vault.account_health(borrower)
+    health = lens.account_health(borrower)
     assert health.health >= WAD and health.risk_ratio <= 3 * WAD // 2
     assert health.liquidatable
 
 
 def test_account_health__collateral_worth_less_than_the_debt__liquidatable_with_unbounded_ratios(
-    borrowed, vault, set_price, weth, borrower
+    borrowed, vault, set_price, weth, borrower, lens
 ):
     set_price(weth, 999)  # $9,990 of collateral for $10,000 of debt
-    health = vault.account_health(borrower)
+    health = lens.account_health(borrower)
     assert health.collateral_value < health.debt_value
     assert health.risk_ratio == health.leverage == MAX_UINT
     assert health.liquidatable
 
 
-def test_account_health__counts_pending_interest(borrowed, warp, chain, vault, borrower, unit):
+def test_account_health__counts_pending_interest(borrowed, warp, chain, vault, borrower, unit, lens):
     warp(90 * DAY)
     freeze(chain)
-    assert vault.account_health(borrower).debt_value == ceil_div(vault.debt_of(borrower) * WAD, unit) > whole(BORROWED)
+    assert lens.account_health(borrower).debt_value == ceil_div(vault.debt_of(borrower) * WAD, unit) > whole(BORROWED)
 
 
 def test_accounts_health__batch_equals_one_view_per_account(
-    borrowed, vault, post, set_price, borrower, other_borrower, stranger, lender, gold, wbtc, unit
+    borrowed, vault, post, set_price, borrower, other_borrower, stranger, lender, gold, wbtc, unit, lens
 ):
     post(other_borrower, gold, 3 * 10**6)
     post(other_borrower, wbtc, 10**7)
     vault.borrow(2_000 * unit, other_borrower, sender=other_borrower)
     set_price(gold, 2_222.22)
     accounts = [borrower, other_borrower, stranger, lender, borrower]
-    batch = vault.accounts_health([a.address for a in accounts])
+    batch = lens.accounts_health([a.address for a in accounts])
     assert len(batch) == len(accounts)
     for account, health in zip(accounts, batch, strict=True):
-        assert health == vault.account_health(account)
+        assert health == lens.account_health(account)
 
 
 @decimals_free
-def test_accounts_health__empty_batch__returns_nothing(vault):
-    assert vault.accounts_health([]) == []
+def test_accounts_health__empty_batch__returns_nothing(vault, lens):
+    assert lens.accounts_health([]) == []
 
 
 @decimals_free
-def test_liquidation_snapshot__unknown_collateral__reverts(borrowed, vault, base_token, borrower):
-    with ape.reverts("vault: unknown collateral"):
-        vault.liquidation_snapshot(borrower, base_token)
+def test_liquidation_snapshot__unknown_collateral__reverts(borrowed, vault, base_token, borrower, lens):
+    with ape.reverts("lens: unknown collateral"):
+        lens.liquidation_snapshot(borrower, base_token)
 
 
-def test_liquidation_snapshot__counts_pending_interest(borrowed, warp, chain, vault, borrower, wbtc, unit):
+def test_liquidation_snapshot__counts_pending_interest(borrowed, warp, chain, vault, borrower, wbtc, unit, lens):
     warp(60 * DAY)
     freeze(chain)
-    snapshot = vault.liquidation_snapshot(borrower, wbtc)
+    snapshot = lens.liquidation_snapshot(borrower, wbtc)
     assert snapshot.debt == vault.debt_of(borrower) > BORROWED * unit
-    assert snapshot.debt_value == vault.account_health(borrower).debt_value
+    assert snapshot.debt_value == lens.account_health(borrower).debt_value
     assert snapshot.collateral_amount == 0
     assert snapshot.collateral_price == 60_000 * WAD
 
@@ -2036,11 +2033,11 @@ def priced_token(project, owner, oracle, make_token):
 
 @decimals_free
 def test_configure_collateral__lists_a_new_asset_and_emits_collateral_configured(
-    vault, owner, priced_token, weth, wbtc, gold
+    vault, owner, priced_token, weth, wbtc, gold, engine
 ):
     token = priced_token("NEW", 12)
-    tx = vault.configure_collateral(token, 30 * PCT, 40 * PCT, 20 * PCT, sender=owner)
-    events = vault.CollateralConfigured.from_receipt(tx)
+    tx = engine.configure_collateral(token, 30 * PCT, 40 * PCT, 20 * PCT, sender=owner)
+    events = engine.CollateralConfigured.from_receipt(tx)
     assert len(events) == 1
     assert (events[0].asset, events[0].max_ltv, events[0].liq_ltv, events[0].risk_factor) == (
         token.address,
@@ -2048,82 +2045,87 @@ def test_configure_collateral__lists_a_new_asset_and_emits_collateral_configured
         40 * PCT,
         20 * PCT,
     )
-    assert vault.collateral_config(token) == (30 * PCT, 40 * PCT, 20 * PCT, 10**12, 4)
+    assert engine.collateral_config(token) == (30 * PCT, 40 * PCT, 20 * PCT, 10**12, 1)
     assert vault.collateral_assets() == [weth.address, wbtc.address, gold.address, token.address]
+    assert vault.CollateralListed.from_receipt(tx)[0].position == 3
 
 
 @decimals_free
-def test_configure_collateral__listed_asset__updates_in_place(vault, owner, weth, wbtc, gold, chain, feeds):
-    vault.configure_collateral(wbtc, 50 * PCT, 60 * PCT, 30 * PCT, sender=owner)
+def test_configure_collateral__listed_asset__updates_in_place(vault, owner, weth, wbtc, gold, chain, feeds, engine):
+    engine.configure_collateral(wbtc, 50 * PCT, 60 * PCT, 30 * PCT, sender=owner)
     wait_out_the_ramp(chain, feeds, owner)  # liq_ltv moves to 60% over a day
-    assert vault.collateral_config(wbtc) == (50 * PCT, 60 * PCT, 30 * PCT, 10**8, 2)
+    assert engine.collateral_config(wbtc) == (50 * PCT, 60 * PCT, 30 * PCT, 10**8, 1)
     assert vault.collateral_assets() == [weth.address, wbtc.address, gold.address]
 
 
 @decimals_free
-def test_configure_collateral__accepts_the_edges_of_every_bound(vault, owner, gold, chain, feeds):
-    vault.configure_collateral(gold, 0, 97 * PCT, WAD, sender=owner)
+def test_configure_collateral__accepts_the_edges_of_every_bound(vault, owner, gold, chain, feeds, engine):
+    engine.configure_collateral(gold, 0, 97 * PCT, WAD, sender=owner)
     wait_out_the_ramp(chain, feeds, owner)  # liq_ltv moves to 97% over a day
-    assert vault.collateral_config(gold)[:3] == (0, 97 * PCT, WAD)
-    vault.configure_collateral(gold, 97 * PCT - 1, 97 * PCT, 0, sender=owner)
-    assert vault.collateral_config(gold)[:3] == (97 * PCT - 1, 97 * PCT, 0)
+    assert engine.collateral_config(gold)[:3] == (0, 97 * PCT, WAD)
+    engine.configure_collateral(gold, 97 * PCT - 1, 97 * PCT, 0, sender=owner)
+    assert engine.collateral_config(gold)[:3] == (97 * PCT - 1, 97 * PCT, 0)
 
 
 @decimals_free
 @pytest.mark.parametrize(
     "max_ltv, liq_ltv, risk_factor, reason",
     [
-        (80 * PCT, 80 * PCT, 10 * PCT, "vault: max_ltv must be below liq_ltv"),
-        (81 * PCT, 80 * PCT, 10 * PCT, "vault: max_ltv must be below liq_ltv"),
-        (90 * PCT, 97 * PCT + 1, 10 * PCT, "vault: liq_ltv above bound"),
-        (80 * PCT, 85 * PCT, WAD + 1, "vault: risk_factor above bound"),
+        (80 * PCT, 80 * PCT, 10 * PCT, "engine: max_ltv must be below liq_ltv"),
+        (81 * PCT, 80 * PCT, 10 * PCT, "engine: max_ltv must be below liq_ltv"),
+        (90 * PCT, 97 * PCT + 1, 10 * PCT, "engine: liq_ltv above bound"),
+        (80 * PCT, 85 * PCT, WAD + 1, "engine: risk_factor above bound"),
     ],
 )
-def test_configure_collateral__out_of_bounds__reverts(max_ltv, liq_ltv, risk_factor, reason, vault, owner, weth):
-    before = vault.collateral_config(weth)
+def test_configure_collateral__out_of_bounds__reverts(
+    max_ltv, liq_ltv, risk_factor, reason, vault, owner, weth, engine
+):
+    before = engine.collateral_config(weth)
     with ape.reverts(reason):
-        vault.configure_collateral(weth, max_ltv, liq_ltv, risk_factor, sender=owner)
-    assert vault.collateral_config(weth) == before
+        engine.configure_collateral(weth, max_ltv, liq_ltv, risk_factor, sender=owner)
+    assert engine.collateral_config(weth) == before
 
 
 @decimals_free
-def test_configure_collateral__zero_asset__reverts(vault, owner):
-    with ape.reverts("vault: zero asset"):
-        vault.configure_collateral(ZERO_ADDRESS, 50 * PCT, 60 * PCT, 0, sender=owner)
+def test_configure_collateral__zero_asset__reverts(vault, owner, engine):
+    with ape.reverts("engine: zero asset"):
+        engine.configure_collateral(ZERO_ADDRESS, 50 * PCT, 60 * PCT, 0, sender=owner)
 
 
 @decimals_free
-def test_configure_collateral__base_asset__reverts(vault, owner, base_token):
-    with ape.reverts("vault: base asset as collateral"):
-        vault.configure_collateral(base_token, 50 * PCT, 60 * PCT, 0, sender=owner)
+def test_configure_collateral__base_asset__reverts(vault, owner, base_token, engine):
+    with ape.reverts("engine: base asset as collateral"):
+        engine.configure_collateral(base_token, 50 * PCT, 60 * PCT, 0, sender=owner)
 
 
 @decimals_free
-def test_configure_collateral__ninth_asset__reverts(vault, owner, priced_token, wbtc):
+def test_configure_collateral__ninth_asset__reverts(vault, owner, priced_token, wbtc, engine):
     for i in range(5):
-        vault.configure_collateral(priced_token(f"C{i}", 18), 50 * PCT, 60 * PCT, 0, sender=owner)
+        engine.configure_collateral(priced_token(f"C{i}", 18), 50 * PCT, 60 * PCT, 0, sender=owner)
     assert len(vault.collateral_assets()) == 8
     ninth = priced_token("C9", 18)
     with ape.reverts("vault: too many collaterals"):
-        vault.configure_collateral(ninth, 50 * PCT, 60 * PCT, 0, sender=owner)
-    assert vault.collateral_config(ninth).listed == 0
+        engine.configure_collateral(ninth, 50 * PCT, 60 * PCT, 0, sender=owner)
+    assert engine.collateral_config(ninth).listed == 0
     # a listed asset can still be reconfigured at the cap
-    vault.configure_collateral(wbtc, 10 * PCT, 20 * PCT, 0, sender=owner)
+    engine.configure_collateral(wbtc, 10 * PCT, 20 * PCT, 0, sender=owner)
     assert len(vault.collateral_assets()) == 8
 
 
 @decimals_free
-def test_configure_collateral__more_than_18_decimals__reverts(project, vault, owner):
+def test_configure_collateral__more_than_18_decimals__reverts(project, vault, owner, engine):
     token = project.MockFeeToken.deploy(19, sender=owner)
-    with ape.reverts("vault: decimals above 18"):
-        vault.configure_collateral(token, 50 * PCT, 60 * PCT, 0, sender=owner)
+    with ape.reverts("engine: decimals above 18"):
+        engine.configure_collateral(token, 50 * PCT, 60 * PCT, 0, sender=owner)
 
 
 @decimals_free
-def test_configure_collateral__asset_without_oracle_feed__reverts_with_the_oracle_reason(vault, owner, make_token):
+def test_configure_collateral__asset_without_oracle_feed__reverts_with_the_oracle_reason(
+    vault, owner, make_token, engine
+):
     token = make_token("NOFD", 18)
     with ape.reverts("oracle: unknown asset"):
-        vault.configure_collateral(token, 50 * PCT, 60 * PCT, 0, sender=owner)
+        engine.configure_collateral(token, 50 * PCT, 60 * PCT, 0, sender=owner)
     assert len(vault.collateral_assets()) == 3
 
 
@@ -2131,8 +2133,12 @@ def test_configure_collateral__asset_without_oracle_feed__reverts_with_the_oracl
 def test_configure_collateral__asset_priced_at_zero__reverts(project, owner, zero_price_oracle_type, base_token, weth):
     zero_oracle = zero_price_oracle_type.deploy(sender=owner)
     vault = project.LendingVault.deploy(base_token, zero_oracle, deploy_rate_model(owner), "v", "v", sender=owner)
-    with ape.reverts("vault: unpriced asset"):
-        vault.configure_collateral(weth, 50 * PCT, 60 * PCT, 0, sender=owner)
+    engine = project.LiquidationEngine.deploy(
+        vault, project.LiquidationQueue.deploy(base_token, sender=owner), sender=owner
+    )
+    vault.set_engine(engine, sender=owner)
+    with ape.reverts("engine: unpriced asset"):
+        engine.configure_collateral(weth, 50 * PCT, 60 * PCT, 0, sender=owner)
     assert vault.collateral_assets() == []
 
 
@@ -2140,10 +2146,10 @@ def test_configure_collateral__asset_priced_at_zero__reverts(project, owner, zer
 
 
 @decimals_free
-def test_set_risk_limits__stores_and_emits(vault, owner):
+def test_set_risk_limits__stores_and_emits(vault, owner, engine):
     limits = (5 * PCT, 2 * WAD, 3 * WAD, 4 * WAD, 6 * WAD)
-    tx = vault.set_risk_limits(*limits, sender=owner)
-    event = vault.RiskLimitsSet.from_receipt(tx)[0]
+    tx = engine.set_risk_limits(*limits, sender=owner)
+    event = engine.RiskLimitsSet.from_receipt(tx)[0]
     assert (
         event.base_risk_factor,
         event.max_risk_ratio,
@@ -2151,34 +2157,34 @@ def test_set_risk_limits__stores_and_emits(vault, owner):
         event.max_leverage,
         event.liq_leverage,
     ) == limits
-    assert vault.risk_limits() == limits
+    assert engine.risk_limits() == limits
 
 
 @decimals_free
-def test_set_risk_limits__accepts_the_edges_of_every_bound(vault, owner):
-    vault.set_risk_limits(WAD, 100 * WAD, 100 * WAD, WAD + 1, 100 * WAD, sender=owner)
-    assert vault.risk_limits() == (WAD, 100 * WAD, 100 * WAD, WAD + 1, 100 * WAD)
-    vault.set_risk_limits(0, 1, 1, 100 * WAD, 100 * WAD, sender=owner)
-    assert vault.risk_limits() == (0, 1, 1, 100 * WAD, 100 * WAD)
+def test_set_risk_limits__accepts_the_edges_of_every_bound(vault, owner, engine):
+    engine.set_risk_limits(WAD, 100 * WAD, 100 * WAD, WAD + 1, 100 * WAD, sender=owner)
+    assert engine.risk_limits() == (WAD, 100 * WAD, 100 * WAD, WAD + 1, 100 * WAD)
+    engine.set_risk_limits(0, 1, 1, 100 * WAD, 100 * WAD, sender=owner)
+    assert engine.risk_limits() == (0, 1, 1, 100 * WAD, 100 * WAD)
 
 
 @decimals_free
 @pytest.mark.parametrize(
     "limits, reason",
     [
-        ((WAD + 1, WAD, 2 * WAD, 10 * WAD, 15 * WAD), "vault: base_risk_factor above bound"),
-        ((0, 0, 2 * WAD, 10 * WAD, 15 * WAD), "vault: bad risk ratio limits"),
-        ((0, 2 * WAD + 1, 2 * WAD, 10 * WAD, 15 * WAD), "vault: bad risk ratio limits"),
-        ((0, WAD, 100 * WAD + 1, 10 * WAD, 15 * WAD), "vault: liq_risk_ratio above bound"),
-        ((0, WAD, 2 * WAD, WAD, 15 * WAD), "vault: bad leverage limits"),
-        ((0, WAD, 2 * WAD, 15 * WAD + 1, 15 * WAD), "vault: bad leverage limits"),
-        ((0, WAD, 2 * WAD, 10 * WAD, 100 * WAD + 1), "vault: liq_leverage above bound"),
+        ((WAD + 1, WAD, 2 * WAD, 10 * WAD, 15 * WAD), "engine: base_risk_factor above bound"),
+        ((0, 0, 2 * WAD, 10 * WAD, 15 * WAD), "engine: bad risk ratio limits"),
+        ((0, 2 * WAD + 1, 2 * WAD, 10 * WAD, 15 * WAD), "engine: bad risk ratio limits"),
+        ((0, WAD, 100 * WAD + 1, 10 * WAD, 15 * WAD), "engine: liq_risk_ratio above bound"),
+        ((0, WAD, 2 * WAD, WAD, 15 * WAD), "engine: bad leverage limits"),
+        ((0, WAD, 2 * WAD, 15 * WAD + 1, 15 * WAD), "engine: bad leverage limits"),
+        ((0, WAD, 2 * WAD, 10 * WAD, 100 * WAD + 1), "engine: liq_leverage above bound"),
     ],
 )
-def test_set_risk_limits__out_of_bounds__reverts(limits, reason, vault, owner):
+def test_set_risk_limits__out_of_bounds__reverts(limits, reason, vault, owner, engine):
     with ape.reverts(reason):
-        vault.set_risk_limits(*limits, sender=owner)
-    assert vault.risk_limits() == DEFAULT_LIMITS
+        engine.set_risk_limits(*limits, sender=owner)
+    assert engine.risk_limits() == DEFAULT_LIMITS
 
 
 @decimals_free
@@ -2331,14 +2337,14 @@ def fresh_vault(project, owner, base_token, oracle):
 
 
 @decimals_free
-def test_set_engine__once__stores_and_emits(fresh_vault, owner, engine_account, stranger):
+def test_set_engine__once__stores_and_emits(fresh_vault, owner, engine_signer, stranger):
     assert fresh_vault.engine() == ZERO_ADDRESS
-    tx = fresh_vault.set_engine(engine_account, sender=owner)
-    assert fresh_vault.EngineSet.from_receipt(tx)[0].engine == engine_account.address
-    assert fresh_vault.engine() == engine_account.address
+    tx = fresh_vault.set_engine(engine_signer, sender=owner)
+    assert fresh_vault.EngineSet.from_receipt(tx)[0].engine == engine_signer.address
+    assert fresh_vault.engine() == engine_signer.address
     with ape.reverts("vault: engine already set"):
         fresh_vault.set_engine(stranger, sender=owner)
-    assert fresh_vault.engine() == engine_account.address
+    assert fresh_vault.engine() == engine_signer.address
 
 
 @decimals_free
@@ -2414,8 +2420,10 @@ def test_set_paused__withdraw_redeem_repay_and_add_collateral_still_work(
 
 
 ADMIN_CALLS = {
-    "configure_collateral": lambda v, a: v.configure_collateral(a["weth"], 50 * PCT, 60 * PCT, 0, sender=a["caller"]),
-    "set_risk_limits": lambda v, a: v.set_risk_limits(*DEFAULT_LIMITS, sender=a["caller"]),
+    "configure_collateral": lambda v, a: engine_of(v).configure_collateral(
+        a["weth"], 50 * PCT, 60 * PCT, 0, sender=a["caller"]
+    ),
+    "set_risk_limits": lambda v, a: engine_of(v).set_risk_limits(*DEFAULT_LIMITS, sender=a["caller"]),
     "set_rate_model": lambda v, a: v.set_rate_model(v.rate_model(), sender=a["caller"]),
     "set_reserve_factor": lambda v, a: v.set_reserve_factor(0, sender=a["caller"]),
     "withdraw_reserves": lambda v, a: v.withdraw_reserves(1, a["caller"], sender=a["caller"]),
@@ -2428,9 +2436,9 @@ ADMIN_CALLS = {
 
 @decimals_free
 @pytest.mark.parametrize("call", list(ADMIN_CALLS))
-def test_admin__not_the_owner__reverts(call, vault, owner, guardian, stranger, engine_account, weth):
+def test_admin__not_the_owner__reverts(call, vault, owner, guardian, stranger, engine_signer, weth):
     vault.set_guardian(guardian, sender=owner)
-    for account in (stranger, guardian, engine_account):
+    for account in (stranger, guardian, engine_signer):
         with ape.reverts(NOT_OWNER):
             ADMIN_CALLS[call](vault, {"caller": account, "weth": weth})
 

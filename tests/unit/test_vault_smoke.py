@@ -3,7 +3,7 @@
 WAD = 10**18
 
 
-def test_vault__deposit_borrow_repay_redeem__round_trip(vault, base_token, weth, lender, borrower, fund, chain):
+def test_vault__deposit_borrow_repay_redeem__round_trip(vault, lens, base_token, weth, lender, borrower, fund, chain):
     unit = 10 ** base_token.decimals()
     fund(base_token, lender, 100_000 * unit, vault)
     vault.deposit(100_000 * unit, lender, sender=lender)
@@ -12,7 +12,7 @@ def test_vault__deposit_borrow_repay_redeem__round_trip(vault, base_token, weth,
     fund(weth, borrower, 10 * WAD, vault)
     vault.add_collateral(weth, 10 * WAD, borrower, sender=borrower)
     vault.borrow(10_000 * unit, borrower, sender=borrower)
-    health = vault.account_health(borrower)
+    health = lens.account_health(borrower)
     assert health.collateral_value == 20_000 * WAD
     assert health.debt_value == 10_000 * WAD
     assert health.health == 17_000 * WAD // 10_000

@@ -50,7 +50,7 @@ def test_borrow__k_zero__opening_limit_is_max_ltv_whatever_the_volatility(system
     assert system.oracle.volatility(weth) > 0 and system.oracle.ltv_factor(weth) == WAD
     limit = capacity_in_usda(80 * WAD // 100, WAD)
     assert limit == 16_000 * USDA
-    with ape.reverts("vault: exceeds max ltv"):
+    with ape.reverts("engine: exceeds max ltv"):
         system.vault.borrow(limit + 1, position, sender=position)
     system.vault.borrow(limit, position, sender=position)
 
@@ -62,7 +62,7 @@ def test_borrow__volatile_collateral__opening_limit_tightens_by_the_factor(syste
     assert WAD // 2 < factor < WAD
     limit = capacity_in_usda(80 * WAD // 100, factor)
     assert limit < 15_000 * USDA  # well inside the unscaled 16,000
-    with ape.reverts("vault: exceeds max ltv"):
+    with ape.reverts("engine: exceeds max ltv"):
         system.vault.borrow(limit + 1, position, sender=position)
     system.vault.borrow(limit, position, sender=position)
 
@@ -76,7 +76,7 @@ def test_remove_collateral__volatile_collateral__checked_against_the_tightened_l
     factor = system.oracle.ltv_factor(weth)
     # removing 1 WETH leaves $18,000: 66.7% LTV, inside 80% but outside 80% x factor (factor < 0.83 at k = 4)
     assert 80 * factor // 100 < 6667 * WAD // 10_000
-    with ape.reverts("vault: exceeds max ltv"):
+    with ape.reverts("engine: exceeds max ltv"):
         system.vault.remove_collateral(weth, WAD, position, sender=position)
     system.oracle.set_volatility_params(weth, LAMBDA, 0, WAD // 2, sender=owner)  # k back to 0: factor 1
     system.vault.remove_collateral(weth, WAD, position, sender=position)
@@ -87,15 +87,15 @@ def test_account_health__volatility_factor__never_moves_the_liquidation_threshol
 ):
     actions.borrow(position, 16_000)  # at the unscaled max_ltv
     swings()
-    before = system.vault.account_health(position)
+    before = system.lens.account_health(position)
     chain.pending_timestamp = chain.blocks.head.timestamp  # the same second: no interest accrues in between
     system.oracle.set_volatility_params(weth, LAMBDA, 10 * WAD, WAD // 2, sender=owner)  # k at its bound
     assert system.oracle.ltv_factor(weth) < 6 * WAD // 10
-    after = system.vault.account_health(position)
+    after = system.lens.account_health(position)
     assert after == before and not after.liquidatable
-    assert system.engine.liquidatable([position]) == [False]
+    assert system.lens.liquidatable([position]) == [False]
     # repaying always works; new borrowing stops until volatility subsides
     actions.mint("USDA", position, 1_000, system.vault)
     system.vault.repay(1_000 * USDA, position, sender=position)
-    with ape.reverts("vault: exceeds max ltv"):
+    with ape.reverts("engine: exceeds max ltv"):
         actions.borrow(position, 1)
