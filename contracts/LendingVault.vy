@@ -62,6 +62,11 @@ MAX_RESERVE_FACTOR: constant(uint256) = 5 * 10**17
 # Highest annual borrow rate a rate model may quote, WAD (KinkedRateModel's bounds sum to 1400%).
 MAX_BORROW_RATE: constant(uint256) = 14 * WAD
 MASK_160: constant(uint256) = 2**160 - 1
+# An account's ledger word: its scaled debt in bits 0-247 and, in bits 248-255, one bit per listed collateral
+# it holds (bit 248 + listing position), so that a position is read without touching the assets it does not
+# hold (Aave's user configuration bitmap).
+HELD_SHIFT: constant(uint256) = 248
+SCALED_MASK: constant(uint256) = 2**248 - 1
 INDEX_MASK: constant(uint256) = 2**192 - 1
 
 # The lent asset (ERC-4626 `asset`).
@@ -88,17 +93,19 @@ _reserves: uint256
 _accrual: uint256
 # Σ of every account's scaled debt (debt / borrow index), WAD-scaled base units.
 _total_scaled_debt: uint256
-# Account -> scaled debt (debt / borrow index).
-_scaled_debt: HashMap[address, uint256]
+# Account -> scaled debt (debt / borrow index, WAD-scaled base units) | held-collateral bits (see HELD_SHIFT).
+_accounts: HashMap[address, uint256]
 # The interest rate model (IRateModel) in bits 0-159 and the reserve factor (share of accrued
 # interest that goes to the reserves, WAD) in bits 160-255: one slot, read by every accrual.
 _rates: uint256
 # Base units of debt written off as bad debt, cumulative.
 total_bad_debt: public(uint256)
 
-# Listed collateral assets, in listing order.
-_assets: DynArray[address, MAX_ASSETS]
-# Asset -> its position in `_assets` + 1 (0: not listed).
+# Listing position -> collateral asset, in listing order.
+_asset_at: HashMap[uint256, address]
+# Number of listed collateral assets (at most MAX_ASSETS).
+_asset_count: uint256
+# Asset -> its listing position + 1 (0: not listed).
 _listed: HashMap[address, uint256]
 # Account -> asset -> collateral posted, token units.
 _collateral: HashMap[address, HashMap[address, uint256]]
@@ -264,9 +271,12 @@ def add_collateral(collateral_asset: address, amount: uint256, account: address)
     """
     self._check_amount(amount)
     assert account != empty(address), "vault: zero account"
-    self._check_listed(collateral_asset)
+    held_bit: uint256 = self._held_bit(collateral_asset)
     self._pull(collateral_asset, amount)
-    self._collateral[account][collateral_asset] += amount
+    posted: uint256 = self._collateral[account][collateral_asset]
+    if posted == 0:
+        self._accounts[account] |= held_bit
+    self._collateral[account][collateral_asset] = posted + amount
     self._total_collateral[collateral_asset] += amount
     log ILendingVault.CollateralAdded(account=account, asset=collateral_asset, amount=amount, sender=msg.sender)
 
@@ -280,13 +290,15 @@ def remove_collateral(collateral_asset: address, amount: uint256, receiver: addr
     self._check_not_paused()
     self._check_amount(amount)
     self._check_receiver(receiver)
-    self._check_listed(collateral_asset)
+    held_bit: uint256 = self._held_bit(collateral_asset)
     posted: uint256 = self._collateral[msg.sender][collateral_asset]
     taken: uint256 = amount
     if amount == max_value(uint256):
         taken = posted
     assert taken != 0 and taken <= posted, "vault: insufficient collateral"
     index: uint256 = self._accrue()
+    if taken == posted:
+        self._accounts[msg.sender] &= ~held_bit
     self._collateral[msg.sender][collateral_asset] = posted - taken
     self._total_collateral[collateral_asset] -= taken
     self._check_opening(msg.sender, index)
@@ -306,7 +318,9 @@ def borrow(amount: uint256, receiver: address):
     self._check_liquidity(amount)
     # dev: round the scaled debt up, the borrower owes at least what it took
     scaled: uint256 = math._mul_div(amount, WAD, index, True)
-    self._scaled_debt[msg.sender] += scaled
+    word: uint256 = self._accounts[msg.sender]
+    assert (word & SCALED_MASK) + scaled <= SCALED_MASK, "vault: debt too large"
+    self._accounts[msg.sender] = word + scaled
     self._total_scaled_debt += scaled
     self._cash -= amount
     self._check_opening(msg.sender, index)
@@ -323,7 +337,7 @@ def repay(amount: uint256, account: address) -> uint256:
     self._check_amount(amount)
     assert account != empty(address), "vault: zero account"
     index: uint256 = self._accrue()
-    scaled: uint256 = self._scaled_debt[account]
+    scaled: uint256 = self._accounts[account] & SCALED_MASK
     assert scaled != 0, "vault: no debt"
     debt: uint256 = self._debt(scaled, index)
     paid: uint256 = min(amount, debt)
@@ -363,10 +377,12 @@ def list_collateral(collateral_asset: address):
     """
     self._check_engine()
     assert self._listed[collateral_asset] == 0, "vault: already listed"
-    assert len(self._assets) < MAX_ASSETS, "vault: too many collaterals"
-    self._assets.append(collateral_asset)
-    self._listed[collateral_asset] = len(self._assets)
-    log ILendingVault.CollateralListed(asset=collateral_asset, position=len(self._assets) - 1)
+    count: uint256 = self._asset_count
+    assert count < MAX_ASSETS, "vault: too many collaterals"
+    self._asset_at[count] = collateral_asset
+    self._asset_count = count + 1
+    self._listed[collateral_asset] = count + 1
+    log ILendingVault.CollateralListed(asset=collateral_asset, position=count)
 
 
 @external
@@ -391,20 +407,20 @@ def settle_liquidation(
     posted: uint256 = self._collateral[account][collateral_asset]
     assert seized <= posted, "vault: seize exceeds collateral"
     index: uint256 = self._accrual & INDEX_MASK
-    scaled: uint256 = self._scaled_debt[account]
+    scaled: uint256 = self._accounts[account] & SCALED_MASK
     debt: uint256 = self._debt(scaled, index)
     assert repaid <= debt, "vault: repay exceeds debt"
 
     self._cash += received
     self._reserves += reserve_fee
     remaining: uint256 = self._reduce_debt(account, scaled, debt, repaid, index)
-    self._collateral[account][collateral_asset] = posted - seized
-    self._total_collateral[collateral_asset] -= seized
     if seized != 0:
+        if seized == posted:
+            self._accounts[account] &= ~self._held_bit(collateral_asset)
+        self._collateral[account][collateral_asset] = posted - seized
+        self._total_collateral[collateral_asset] -= seized
         self._push(collateral_asset, receiver, seized)
-    log ILendingVault.LiquidationSettled(
-        account=account, collateral=collateral_asset, seized=seized, repaid=repaid, reserve_fee=reserve_fee
-    )
+    # dev: no event of its own: the engine's Liquidation / AuctionSettled / AuctionOpened events record it
 
     if not write_off or remaining == 0:
         return 0
@@ -426,7 +442,7 @@ def position_of(account: address) -> ILendingVault.Position:
 @external
 @view
 def debt_of(account: address) -> uint256:
-    return self._debt(self._scaled_debt[account], self._accrued()[0])
+    return self._debt(self._accounts[account] & SCALED_MASK, self._accrued()[0])
 
 
 @external
@@ -444,7 +460,10 @@ def total_collateral(collateral_asset: address) -> uint256:
 @external
 @view
 def collateral_assets() -> DynArray[address, MAX_ASSETS]:
-    return self._assets
+    assets: DynArray[address, MAX_ASSETS] = []
+    for i: uint256 in range(self._asset_count, bound=MAX_ASSETS):
+        assets.append(self._asset_at[i])
+    return assets
 
 
 @external
@@ -474,7 +493,7 @@ def total_scaled_debt() -> uint256:
 @external
 @view
 def scaled_debt_of(account: address) -> uint256:
-    return self._scaled_debt[account]
+    return self._accounts[account] & SCALED_MASK
 
 
 @external
@@ -734,7 +753,8 @@ def _reduce_debt(account: address, scaled: uint256, debt: uint256, paid: uint256
     if paid < debt:
         # dev: round down, a partial repayment never clears more debt than it pays
         burned = min(math._mul_div(paid, WAD, index, False), scaled)
-    self._scaled_debt[account] = scaled - burned
+    # dev: burned <= scaled, so the held-collateral bits above it are untouched
+    self._accounts[account] -= burned
     self._total_scaled_debt -= burned
     return self._debt(scaled - burned, index)
 
@@ -744,8 +764,9 @@ def _write_off(account: address, amount: uint256) -> uint256:
     """
     @notice Remove `account`'s remaining debt: reserves absorb it first, lenders' share price the rest.
     """
-    scaled: uint256 = self._scaled_debt[account]
-    self._scaled_debt[account] = 0
+    word: uint256 = self._accounts[account]
+    scaled: uint256 = word & SCALED_MASK
+    self._accounts[account] = word - scaled
     self._total_scaled_debt -= scaled
     from_reserves: uint256 = min(amount, self._reserves)
     self._reserves -= from_reserves
@@ -766,12 +787,17 @@ def _position(account: address, index: uint256) -> ILendingVault.Position:
     @notice What the risk engine needs to judge `account`: its debt at `index` and its non-zero collateral.
     """
     position: ILendingVault.Position = empty(ILendingVault.Position)
-    position.debt = self._debt(self._scaled_debt[account], index)
-    for collateral_asset: address in self._assets:
-        amount: uint256 = self._collateral[account][collateral_asset]
-        if amount != 0:
+    word: uint256 = self._accounts[account]
+    position.debt = self._debt(word & SCALED_MASK, index)
+    held: uint256 = word >> HELD_SHIFT
+    for i: uint256 in range(MAX_ASSETS):
+        if held == 0:
+            break
+        if held & 1 != 0:
+            collateral_asset: address = self._asset_at[i]
             position.assets.append(collateral_asset)
-            position.amounts.append(amount)
+            position.amounts.append(self._collateral[account][collateral_asset])
+        held >>= 1
     return position
 
 
@@ -782,7 +808,7 @@ def _check_opening(account: address, index: uint256):
     @notice Revert unless `account`, as now booked, is within every opening limit. The engine
             judges it from the position passed in calldata: it never calls back into this vault.
     """
-    if self._scaled_debt[account] == 0:
+    if self._accounts[account] & SCALED_MASK == 0:
         return
     position: ILendingVault.Position = self._position(account, index)
     # dev: the engine reverts with the limit exceeded; it returns true otherwise
@@ -819,8 +845,13 @@ def _check_not_paused():
 
 @internal
 @view
-def _check_listed(collateral_asset: address):
-    assert self._listed[collateral_asset] != 0, "vault: unknown collateral"
+def _held_bit(collateral_asset: address) -> uint256:
+    """
+    @notice The bit of a listed `collateral_asset` in an account's ledger word; reverts for an unlisted asset.
+    """
+    listed: uint256 = self._listed[collateral_asset]
+    assert listed != 0, "vault: unknown collateral"
+    return 1 << (HELD_SHIFT + listed - 1)
 
 
 @internal
