@@ -12,11 +12,16 @@
         became active. Activated bids join the slot's "incoming" bucket; the first
         touch of the slot in a later block merges the bucket into the active pool.
         A bid's join snapshot is the slot state after the slot's latest fill: every
-        bucket that merges between two fills shares one snapshot, keyed by the
-        slot's fill count, written by the first merge after a fill. A bucket that a
-        fill passes in its own block joins at the state after that fill instead (an
-        "overtaken" snapshot recorded by the fill). Views compute as if a mergeable
-        bucket had already merged.
+        bucket that opens between two fills shares one snapshot, keyed by the
+        slot's fill count, written by the activation that opens the first of them
+        (so the fill that later merges the bucket writes no snapshot). A bucket
+        that a fill passes in its own block joins at the state after that fill
+        instead (an "overtaken" snapshot recorded by the fill). Views compute as if
+        a mergeable bucket had already merged.
+        Gas: the bid side writes every storage word a slot's fills will update
+        before the first fill does (the product, the remainder, the sum of the
+        current (epoch, scale), the active word), so a fill never pays for a fresh
+        storage slot but in the rare cases noted in `_fill_slot`.
         Rounding always favours the pool; the remainder of every collateral
         distribution is carried forward in the slot so no collateral is lost.
 @license MIT
@@ -68,9 +73,15 @@ TOTAL_SHIFT: constant(uint256) = 120
 ACTIVATED: constant(uint256) = 1 << 167
 # offset of the stored ledger word: ledger = LEDGER_BIAS + credit, so it is never zero while the bid lives
 LEDGER_BIAS: constant(uint256) = 2**255
-# offset of the stored fill remainder (below 2**136, see pool_math._distribute): once a slot has filled,
-# a remainder of 0 is not stored as a 0 word, so the next fill's write is never a 20,000-gas fresh write
+# offset of the stored fill remainder (below 2**136, see pool_math._distribute): once a slot has opened,
+# a remainder of 0 is not stored as a 0 word, so no fill's write is a 20,000-gas fresh write
 ERROR_BIAS: constant(uint256) = 2**255
+# offset of a stored S: a sum that a snapshot or a fill has written is SUM_BIAS + S, never a 0 word, so the
+# fill after the snapshot that opened the (epoch, scale) does not pay a fresh write; a 0 word means S = 0
+SUM_BIAS: constant(uint256) = 1
+# `Slot.active` word: the block in which the open incoming bucket opened sits above this bit (0: no
+# bucket open), so a fill learns from the word it reads anyway whether to read the bucket
+BUCKET_SHIFT: constant(uint256) = 136
 
 # the vault's lending asset that bidders deposit
 _BASE: immutable(address)
@@ -79,16 +90,18 @@ _BASE_UNIT: immutable(uint256)
 
 
 struct Slot:
-    # base in the active pool, fillable now (base units)
+    # base in the active pool, fillable now (bits 0-135, base units) | block in which the incoming
+    # bucket opened (136-255), 0 while no bucket holds bids not yet merged; 0 for a drained slot with
+    # no bucket, so a draining fill gets the storage refund
     active: uint256
     # running product P (bits 0-127, 1e36 at epoch start) | epoch (128-159) | scale (160-191)
-    # | number of fills so far (192-255)
+    # | number of fills so far (192-255); 0 until the slot's first bucket opens
     state: uint256
     # ERROR_BIAS + collateral the S sums have not yet distributed, in collateral units * P of the
-    # current state (0 until the slot's first fill)
+    # current state (0 until the slot's first bucket opens)
     error: uint256
-    # incoming bucket: amount (bits 0-135, base units) | block number (136-191)
-    # | fill count when the bucket opened, its snapshot key (192-255)
+    # incoming bucket: amount (bits 0-135, base units) | fill count when the bucket opened, its
+    # snapshot key (192-255); stale while the active word shows no open bucket
     incoming: uint256
     # base in bids still waiting out their activation period (base units)
     waiting: uint256
@@ -98,7 +111,7 @@ struct Snapshot:
     # P | epoch | scale (bits 0-191) of the slot after the fill the key counts; 0 until written.
     # In `_snapshots` bits 192-255 hold the block of the bucket that a fill overtook, if any.
     state: uint256
-    # S of that (epoch, scale) at that moment (collateral units * P)
+    # S of that (epoch, scale) at that moment (collateral units * P, without SUM_BIAS)
     sum: uint256
 
 
@@ -127,7 +140,8 @@ _bid_threshold: HashMap[address, uint256]
 _liquidity: HashMap[address, uint256]
 # per collateral and slot: the pool
 _slots: HashMap[address, HashMap[uint256, Slot]]
-# S per collateral, slot and (epoch | scale << 32): collateral per unit of deposit, collateral units * P
+# SUM_BIAS + S per collateral, slot and (epoch | scale << 32), or 0 while S = 0 and unwritten: collateral
+# per unit of deposit, collateral units * P
 _sums: HashMap[address, HashMap[uint256, HashMap[uint256, uint256]]]
 # last scale of each finished epoch per collateral and slot
 _epoch_last_scale: HashMap[address, HashMap[uint256, HashMap[uint256, uint256]]]
@@ -218,12 +232,10 @@ def submit_bid(collateral: address, slot: uint256, amount: uint256) -> uint256:
     assert slot <= pool >> MAX_SLOT_SHIFT, "queue: slot above max slot"
     assert amount != 0, "queue: zero amount"
     assert amount <= MAX_AMOUNT, "queue: amount too large"
-    slot_total: uint256 = (
-        self._slots[collateral][slot].active
-        + (self._slots[collateral][slot].incoming & pool_math.MASK_136)
-        + self._slots[collateral][slot].waiting
-    )
-    assert slot_total + amount <= MAX_AMOUNT, "queue: slot full"
+    active: uint256 = 0
+    incoming: uint256 = 0
+    active, incoming = self._slot_amounts(collateral, slot)
+    assert active + incoming + self._slots[collateral][slot].waiting + amount <= MAX_AMOUNT, "queue: slot full"
 
     balance_before: uint256 = staticcall IERC20(_BASE).balanceOf(self)
     assert extcall IERC20(_BASE).transferFrom(msg.sender, self, amount, default_return_value=True)
@@ -235,8 +247,7 @@ def submit_bid(collateral: address, slot: uint256, amount: uint256) -> uint256:
     activates_at: uint256 = block.timestamp
     meta: uint256 = convert(msg.sender, uint256) | (slot << 160)
     if immediate:
-        self._touch(collateral, slot)
-        meta |= self._add_incoming(collateral, slot, amount)
+        meta |= self._add_incoming(collateral, slot, amount, self._touch(collateral, slot))
     else:
         activates_at += (pool >> WAIT_SHIFT) & MASK_64
         self._slots[collateral][slot].waiting += amount
@@ -274,8 +285,7 @@ def activate_bids(bid_ids: DynArray[uint256, 100]):
         slot: uint256 = (meta >> 160) & 127
         amount: uint256 = self._bids[bid_id].deposit
 
-        self._touch(collateral, slot)
-        self._bids[bid_id].meta = meta | self._add_incoming(collateral, slot, amount)
+        self._bids[bid_id].meta = meta | self._add_incoming(collateral, slot, amount, self._touch(collateral, slot))
         self._slots[collateral][slot].waiting -= amount
         log ILiquidationQueue.BidActivated(bid_id=bid_id, collateral=collateral, slot=slot, amount=amount)
 
@@ -304,15 +314,18 @@ def retract_bid(bid_id: uint256, amount: uint256):
         else:
             self._bids[bid_id].deposit = left
     else:
-        active: uint256 = 0
-        incoming: uint256 = 0
-        active, incoming = self._touch(collateral, slot)
+        word: uint256 = self._touch(collateral, slot)
+        active: uint256 = word & pool_math.MASK_136
         if meta >> 208 == block.number:
             # still in this block's incoming bucket (a due bucket was merged by _touch)
             taken = self._resolve_amount(amount, deposit)
             left = deposit - taken
-            incoming -= taken
+            incoming: uint256 = self._slots[collateral][slot].incoming - taken
             self._slots[collateral][slot].incoming = incoming
+            if incoming & pool_math.MASK_136 == 0:
+                # dev: the emptied bucket closes; the next activation opens it again
+                word &= pool_math.MASK_136
+                self._slots[collateral][slot].active = word
             self._bids[bid_id].deposit = left
         else:
             remaining: uint256 = 0
@@ -324,17 +337,17 @@ def retract_bid(bid_id: uint256, amount: uint256):
             taken = self._resolve_amount(amount, remaining)
             left = remaining - taken
             active -= taken
-            self._slots[collateral][slot].active = active
+            word -= taken
+            self._slots[collateral][slot].active = word
             # the gains so far move into the ledger; the bid restarts from the current state
             self._bids[bid_id].ledger += gain
             if left != 0:
-                fills: uint256 = self._slots[collateral][slot].state >> 192
-                self._write_snapshot(collateral, slot, fills)
+                fills: uint256 = self._write_snapshot(collateral, slot) >> 192
                 # dev: block 0 never matches an overtaken bucket
                 self._bids[bid_id].meta = (meta & pool_math.MASK_168) | (fills << 168)
             self._bids[bid_id].deposit = left
         liquidity: uint256 = self._liquidity[collateral] - (taken << TOTAL_SHIFT)
-        if active == 0 and incoming & pool_math.MASK_136 == 0:
+        if word == 0:
             liquidity &= ~(1 << slot)
         self._liquidity[collateral] = liquidity
         if left == 0 and self._bids[bid_id].ledger == LEDGER_BIAS:
@@ -418,21 +431,20 @@ def fill(
         lowest: uint256 = bits & unsafe_sub(0, bits)  # dev: two's complement isolates the lowest bit
         bits ^= lowest
         slot: uint256 = math._log2(lowest, False)
-        active: uint256 = 0
+        # dev: a due bucket counts as merged; `_fill_slot` writes the merged word
+        word: uint256 = self._active_word(collateral, slot)
+        active: uint256 = word & pool_math.MASK_136
+        if active == 0:
+            continue
         spent: uint256 = 0
         bought: uint256 = 0
         price: uint256 = 0
-        active, spent, bought, price = self._quote_slot(
-            collateral, slot, collateral_price, premium_step, base_value, funds_left, collateral_left
+        spent, bought, price = self._quote_slot(
+            active, slot, collateral_price, premium_step, base_value, funds_left, collateral_left
         )
-        if active == 0:
-            continue
         if spent == 0:
             break
-        incoming: uint256 = 0
-        # dev: merges a due bucket, which `_quote_slot` counted already: the active base is the same
-        active, incoming = self._touch(collateral, slot)
-        self._fill_slot(collateral, slot, active, incoming, spent, bought)
+        self._fill_slot(collateral, slot, word, spent, bought)
         log ILiquidationQueue.SlotFilled(
             collateral=collateral, slot=slot, base_spent=spent, collateral_bought=bought, price=price
         )
@@ -486,15 +498,15 @@ def preview_fill(
         lowest: uint256 = bits & unsafe_sub(0, bits)  # dev: two's complement isolates the lowest bit
         bits ^= lowest
         slot: uint256 = math._log2(lowest, False)
-        active: uint256 = 0
+        active: uint256 = self._active_word(collateral, slot) & pool_math.MASK_136
+        if active == 0:
+            continue
         spent: uint256 = 0
         bought: uint256 = 0
         price: uint256 = 0
-        active, spent, bought, price = self._quote_slot(
-            collateral, slot, collateral_price, premium_step, base_value, funds_left, collateral_left
+        spent, bought, price = self._quote_slot(
+            active, slot, collateral_price, premium_step, base_value, funds_left, collateral_left
         )
-        if active == 0:
-            continue
         if spent == 0:
             break
         if result.raised == 0:
@@ -638,70 +650,81 @@ def _usable_bits(collateral: address, pool: uint256) -> uint256:
 
 
 @internal
-def _touch(collateral: address, slot: uint256) -> (uint256, uint256):
+def _touch(collateral: address, slot: uint256) -> uint256:
     """
     @notice Merge the slot's incoming bucket into the active pool if it was opened in an
-            earlier block; the first merge after a fill writes that fill's join snapshot.
-    @return The slot's active base and incoming word after the merge.
+            earlier block (its join snapshot was written when it opened).
+    @return The slot's active word after the merge (a bucket still open is this block's).
     """
-    incoming: uint256 = self._slots[collateral][slot].incoming
-    amount: uint256 = incoming & pool_math.MASK_136
-    active: uint256 = self._slots[collateral][slot].active
-    if amount == 0 or (incoming >> 136) & pool_math.MASK_56 >= block.number:
-        return active, incoming
-    # dev: a bucket opened at fill count `key` that no fill overtook merges at that fill count;
-    # an overtaken one (key below the fill count) joins at the snapshot its last fill recorded
-    state: uint256 = self._slots[collateral][slot].state
-    if incoming >> 192 == state >> 192:
-        self._write_snapshot(collateral, slot, incoming >> 192)
-    active += amount
-    incoming -= amount
-    self._slots[collateral][slot].active = active
-    self._slots[collateral][slot].incoming = incoming
-    return active, incoming
+    word: uint256 = self._active_word(collateral, slot)
+    # dev: a merged word differs from the stored one (the block goes)
+    if word != self._slots[collateral][slot].active:
+        self._slots[collateral][slot].active = word
+    return word
 
 
 @internal
-def _write_snapshot(collateral: address, slot: uint256, fills: uint256):
+def _write_snapshot(collateral: address, slot: uint256) -> uint256:
     """
-    @notice Record the slot's current state as the join snapshot of fill count `fills` (the
-            current one) unless a merge since that fill already did.
+    @notice Record the slot's current state as the join snapshot of its current fill count
+            unless that was done since the count's fill. The first snapshot of a slot also
+            starts its product and its remainder word, and every snapshot starts the S of its
+            (epoch, scale): the bid side pays those fresh storage writes, not the next fill.
+    @return The slot's state word.
     """
-    if self._snapshots[collateral][slot][fills].state & pool_math.MASK_128 != 0:
-        return
-    state: uint256 = self._slots[collateral][slot].state & pool_math.MASK_192
+    state: uint256 = self._slots[collateral][slot].state
     if state == 0:
-        # dev: first merge of a slot: the product starts at PRECISION
+        # dev: the slot's first bucket: the product starts at PRECISION, the remainder at 0
         state = pool_math.PRECISION
         self._slots[collateral][slot].state = state
+        self._slots[collateral][slot].error = ERROR_BIAS
+    fills: uint256 = state >> 192
+    if self._snapshots[collateral][slot][fills].state & pool_math.MASK_128 != 0:
+        return state
+    key: uint256 = pool_math._sum_key(state)
+    stored: uint256 = self._sums[collateral][slot][key]
+    if stored == 0:
+        self._sums[collateral][slot][key] = SUM_BIAS
     # dev: no overtaken flag can exist yet: a fill that sets one moves the fill count past `fills`
-    self._snapshots[collateral][slot][fills] = Snapshot(
-        state=state, sum=self._sums[collateral][slot][pool_math._sum_key(state)]
-    )
+    self._snapshots[collateral][slot][fills].state = state & pool_math.MASK_192
+    if stored > SUM_BIAS:
+        self._snapshots[collateral][slot][fills].sum = stored - SUM_BIAS
+    return state
 
 
 @internal
-def _add_incoming(collateral: address, slot: uint256, amount: uint256) -> uint256:
+def _add_incoming(collateral: address, slot: uint256, amount: uint256, word: uint256) -> uint256:
     """
-    @notice Add an activated bid to the slot's incoming bucket (after `_touch`).
+    @notice Add an activated bid to the slot's incoming bucket; `word` is the slot's active
+            word after `_touch`, so a bucket still open is this block's.
     @return The bits of the bid's meta word that record the activation: flag, snapshot key, block.
     """
-    incoming: uint256 = self._slots[collateral][slot].incoming
-    if incoming & pool_math.MASK_136 == 0:
-        # dev: an empty bucket (merged, emptied or never used) reopens at the current fill count
-        incoming = (self._slots[collateral][slot].state >> 192 << 192) | (block.number << 136)
-    self._slots[collateral][slot].incoming = incoming + amount
+    key: uint256 = 0
+    if word >> BUCKET_SHIFT == 0:
+        # dev: a closed bucket (merged, emptied or never used) opens at the current fill count;
+        # the opener writes that count's join snapshot
+        key = self._write_snapshot(collateral, slot) >> 192
+        self._slots[collateral][slot].incoming = amount | (key << 192)
+        self._slots[collateral][slot].active = word | (block.number << BUCKET_SHIFT)
+    else:
+        incoming: uint256 = self._slots[collateral][slot].incoming
+        key = incoming >> 192
+        self._slots[collateral][slot].incoming = incoming + amount
     self._liquidity[collateral] = (self._liquidity[collateral] + (amount << TOTAL_SHIFT)) | (1 << slot)
-    return ACTIVATED | ((incoming >> 192) << 168) | (block.number << 208)
+    return ACTIVATED | (key << 168) | (block.number << 208)
 
 
 @internal
-def _fill_slot(
-    collateral: address, slot: uint256, active: uint256, incoming: uint256, spent: uint256, bought: uint256
-):
+def _fill_slot(collateral: address, slot: uint256, word: uint256, spent: uint256, bought: uint256):
     """
-    @notice Book a fill of `spent` base for `bought` collateral on a slot with `active` base.
+    @notice Book a fill of `spent` base for `bought` collateral on a slot whose active word,
+            a due bucket merged, is `word`.
+    @dev Fresh storage writes left here, all rare: the S of an (epoch, scale) that a fill
+         opened by rescaling, or by draining the slot while this block's bucket waits (written by
+         the next fill unless a snapshot comes first), the last scale of an epoch that drained
+         after rescaling, and the overtaken snapshot of a fill in the block of an activation.
     """
+    active: uint256 = word & pool_math.MASK_136
     state: uint256 = self._slots[collateral][slot].state
     p: uint256 = 0
     epoch: uint256 = 0
@@ -709,12 +732,13 @@ def _fill_slot(
     p, epoch, scale = pool_math._unpack_state(state)
     sum_increase: uint256 = 0
     error: uint256 = 0
-    # dev: a slot that never filled stores 0, which means no remainder
+    # dev: every filled slot has opened a bucket, which stored ERROR_BIAS; the max only guards that
     stored: uint256 = max(self._slots[collateral][slot].error, ERROR_BIAS)
     sum_increase, error = pool_math._distribute(bought, p, active, stored - ERROR_BIAS)
     liquidity_bit: uint256 = 0
     if sum_increase != 0:
-        self._sums[collateral][slot][pool_math._sum_key(state)] += sum_increase
+        key: uint256 = pool_math._sum_key(state)
+        self._sums[collateral][slot][key] = max(self._sums[collateral][slot][key], SUM_BIAS) + sum_increase
     new_p: uint256 = pool_math.PRECISION
     if spent == active:
         # total drain: every bid of the epoch is spent; a new epoch restarts the product
@@ -722,7 +746,7 @@ def _fill_slot(
             self._epoch_last_scale[collateral][slot][epoch] = scale
         epoch += 1
         scale = 0
-        if incoming & pool_math.MASK_136 == 0:
+        if word >> BUCKET_SHIFT == 0:
             # dev: the slot's bit goes with the total below, in one write
             liquidity_bit = 1 << slot
     else:
@@ -733,14 +757,14 @@ def _fill_slot(
     self._slots[collateral][slot].error = ERROR_BIAS + math._mul_div(error, new_p, p, False)
     state = pool_math._pack_state(new_p, epoch, scale, (state >> 192) + 1)
     self._slots[collateral][slot].state = state
-    self._slots[collateral][slot].active = active - spent
+    self._slots[collateral][slot].active = word - spent
     self._liquidity[collateral] = (self._liquidity[collateral] - (spent << TOTAL_SHIFT)) & ~liquidity_bit
-    if incoming & pool_math.MASK_136 != 0:
-        # dev: after `_touch` a non-empty bucket is this block's: its bids sit this fill out and
-        # join at the state after it (rare: a fill in the block of an activation)
-        key: uint256 = incoming >> 192
+    if word >> BUCKET_SHIFT != 0:
+        # dev: a bucket still open is this block's: its bids sit this fill out and join at the
+        # state after it (rare: a fill in the block of an activation)
+        key: uint256 = self._slots[collateral][slot].incoming >> 192
         self._overtaken[collateral][slot][key] = Snapshot(
-            state=state & pool_math.MASK_192, sum=self._sums[collateral][slot][pool_math._sum_key(state)]
+            state=state & pool_math.MASK_192, sum=self._sum(collateral, slot, pool_math._sum_key(state))
         )
         self._snapshots[collateral][slot][key].state = (
             self._snapshots[collateral][slot][key].state & pool_math.MASK_192
@@ -765,20 +789,47 @@ def _slot_amounts(collateral: address, slot: uint256) -> (uint256, uint256):
     @notice Active base of a slot as if a mergeable bucket had merged, and the incoming base that
             may not fill yet (activated in this block).
     """
-    incoming: uint256 = self._slots[collateral][slot].incoming
-    amount: uint256 = incoming & pool_math.MASK_136
-    active: uint256 = self._slots[collateral][slot].active
-    if (incoming >> 136) & pool_math.MASK_56 < block.number:
+    word: uint256 = self._slots[collateral][slot].active
+    active: uint256 = word & pool_math.MASK_136
+    opened: uint256 = word >> BUCKET_SHIFT
+    if opened == 0:
+        return active, 0
+    amount: uint256 = self._slots[collateral][slot].incoming & pool_math.MASK_136
+    if opened < block.number:
         return active + amount, 0
     return active, amount
 
 
 @internal
 @view
+def _active_word(collateral: address, slot: uint256) -> uint256:
+    """
+    @notice The slot's active word as if a bucket opened in an earlier block had merged (its
+            amount added, its block cleared).
+    """
+    word: uint256 = self._slots[collateral][slot].active
+    opened: uint256 = word >> BUCKET_SHIFT
+    if opened != 0 and opened < block.number:
+        # dev: active + incoming <= MAX_AMOUNT < 2**136: the sum stays in the amount's bits
+        return (word & pool_math.MASK_136) + (self._slots[collateral][slot].incoming & pool_math.MASK_136)
+    return word
+
+
+@internal
+@view
+def _sum(collateral: address, slot: uint256, key: uint256) -> uint256:
+    """
+    @notice S of the slot at sum key `key` (see `_sums`).
+    """
+    return max(self._sums[collateral][slot][key], SUM_BIAS) - SUM_BIAS
+
+
+@internal
+@view
 def _snapshot(collateral: address, slot: uint256, meta: uint256) -> Snapshot:
     """
-    @notice Join snapshot of an activated bid; its P is 0 while no merge has written it (then no
-            fill has happened since the bid's activation).
+    @notice Join snapshot of an activated bid (written when its bucket opened, or by the
+            retraction that re-snapshotted it).
     """
     key: uint256 = (meta >> 168) & pool_math.MASK_40
     snapshot: Snapshot = self._snapshots[collateral][slot][key]
@@ -802,6 +853,7 @@ def _position(collateral: address, slot: uint256, deposit: uint256, meta: uint25
     scale0: uint256 = 0
     p0, epoch0, scale0 = pool_math._unpack_state(snapshot.state)
     if p0 == 0:
+        # dev: unreachable (every activation writes its snapshot); a missing one means no fill since
         return deposit, 0
     p: uint256 = 0
     epoch: uint256 = 0
@@ -818,7 +870,7 @@ def _position(collateral: address, slot: uint256, deposit: uint256, meta: uint25
     for steps: uint256 in range(pool_math.MAX_GAIN_SCALES + 1):
         if scale0 + steps > last_scale:
             break
-        sum_delta: uint256 = self._sums[collateral][slot][key + (steps << 32)]
+        sum_delta: uint256 = self._sum(collateral, slot, key + (steps << 32))
         if steps == 0:
             sum_delta -= snapshot.sum
         gain += pool_math._scale_gain(deposit, sum_delta, p0, steps)
@@ -843,30 +895,27 @@ def _bid_amounts(bid_id: uint256, meta: uint256, collateral: address, slot: uint
 @internal
 @view
 def _quote_slot(
-    collateral: address,
+    active: uint256,
     slot: uint256,
     collateral_price: uint256,
     premium_step: uint256,
     base_value: uint256,
     funds_left: uint256,
     collateral_left: uint256,
-) -> (uint256, uint256, uint256, uint256):
+) -> (uint256, uint256, uint256):
     """
-    @notice One slot of a fill, as if a due bucket had merged: (active base, base taken,
-            collateral given, slot price). Active 0: skip the slot (only this block's incoming
-            bids, which sit the fill out). Base taken 0 with active base: stop, as what collateral
-            is left is worth less than one base unit here and at every later (cheaper) slot.
+    @notice One slot of a fill with `active` base (a due bucket merged; this block's incoming
+            bids sit the fill out): (base taken, collateral given, slot price). Base taken 0:
+            stop, as what collateral is left is worth less than one base unit here and at every
+            later (cheaper) slot.
     """
-    active: uint256 = self._slot_amounts(collateral, slot)[0]
-    if active == 0:
-        return 0, 0, 0, 0
     price: uint256 = pool_math._slot_price(collateral_price, slot, premium_step)
     if price == 0:
-        return active, 0, 0, 0
+        return 0, 0, 0
     spent: uint256 = 0
     bought: uint256 = 0
     spent, bought = pool_math._quote(active, funds_left, collateral_left, base_value, price * _BASE_UNIT)
-    return active, spent, bought, price
+    return spent, bought, price
 
 
 @internal
