@@ -60,11 +60,17 @@ MAX_SLOT_LIMIT: constant(uint256) = 100
 MAX_WAITING_PERIOD: constant(uint256) = 7 * 86400
 # largest bid and largest slot total, base units (P stays above its floor for D <= 2**128)
 MAX_AMOUNT: constant(uint256) = 2**128
-# `_pool` word: 10**decimals of the collateral (bits 0-63) | premium_step (64-127, below WAD / 2)
-# | waiting_period (128-191, at most MAX_WAITING_PERIOD) | max_slot (192-255; on top, so a shift reads it)
-STEP_SHIFT: constant(uint256) = 64
-WAIT_SHIFT: constant(uint256) = 128
-MAX_SLOT_SHIFT: constant(uint256) = 192
+# `_pool` word: the engine as it was when the parameters were set (bits 0-159; 0 if set before the engine,
+# which never changes once set: a fill reads the word for its parameters and finds the engine in it)
+# | premium_step (160-223, below WAD / 2 < 2**59) | waiting_period (224-243, at most MAX_WAITING_PERIOD
+# < 2**20) | decimals of the collateral (244-248, at most 18) | max_slot (249-255, at most MAX_SLOT_LIMIT;
+# on top, so a shift reads it)
+STEP_SHIFT: constant(uint256) = 160
+WAIT_SHIFT: constant(uint256) = 224
+DECIMALS_SHIFT: constant(uint256) = 244
+MAX_SLOT_SHIFT: constant(uint256) = 249
+MASK_5: constant(uint256) = 2**5 - 1
+MASK_20: constant(uint256) = 2**20 - 1
 MASK_64: constant(uint256) = 2**64 - 1
 # `_liquidity` word: bitmap of slots with active or incoming base (bits 0-119, slot k at bit k)
 # | total active base of the collateral (120-255: at most 101 slots of MAX_AMOUNT, below 2**135)
@@ -130,8 +136,8 @@ struct Bid:
 
 # engine allowed to fill
 _engine: address
-# each collateral's parameters but `bid_threshold`, one word (see STEP_SHIFT): its unit, premium_step,
-# max_slot and waiting_period; 0 while the collateral is not enabled
+# each collateral's parameters but `bid_threshold`, one word (see STEP_SHIFT): the engine, premium_step,
+# waiting_period, its decimals and max_slot; 0 while the collateral is not enabled
 _pool: HashMap[address, uint256]
 # per collateral: while its total active base is below this (base units), new bids skip the wait
 _bid_threshold: HashMap[address, uint256]
@@ -200,14 +206,18 @@ def set_pool_params(
     assert max_slot != 0 and max_slot <= MAX_SLOT_LIMIT, "queue: max slot out of range"
     assert premium_step < WAD // 2 and max_slot * premium_step < WAD // 2, "queue: premium cap too high"
     assert waiting_period <= MAX_WAITING_PERIOD, "queue: waiting period too long"
-    unit: uint256 = self._pool[collateral] & MASK_64
-    if unit == 0:
+    pool: uint256 = self._pool[collateral]
+    decimals: uint256 = (pool >> DECIMALS_SHIFT) & MASK_5
+    if pool == 0:
         assert collateral.is_contract, "queue: collateral not a contract"
-        decimals: uint256 = convert(staticcall IERC20Detailed(collateral).decimals(), uint256)
+        decimals = convert(staticcall IERC20Detailed(collateral).decimals(), uint256)
         assert decimals <= 18, "queue: decimals above 18"
-        unit = 10**decimals
     self._pool[collateral] = (
-        unit | (premium_step << STEP_SHIFT) | (max_slot << MAX_SLOT_SHIFT) | (waiting_period << WAIT_SHIFT)
+        convert(self._engine, uint256)
+        | (premium_step << STEP_SHIFT)
+        | (waiting_period << WAIT_SHIFT)
+        | (decimals << DECIMALS_SHIFT)
+        | (max_slot << MAX_SLOT_SHIFT)
     )
     self._bid_threshold[collateral] = bid_threshold
     log ILiquidationQueue.PoolParamsSet(
@@ -249,7 +259,7 @@ def submit_bid(collateral: address, slot: uint256, amount: uint256) -> uint256:
     if immediate:
         meta |= self._add_incoming(collateral, slot, amount, self._touch(collateral, slot))
     else:
-        activates_at += (pool >> WAIT_SHIFT) & MASK_64
+        activates_at += (pool >> WAIT_SHIFT) & MASK_20
         self._slots[collateral][slot].waiting += amount
     self._bids[bid_id] = Bid(
         meta=meta,
@@ -413,15 +423,20 @@ def fill(
             `base_receiver`. The caller must deliver the collateral to this contract in the same
             transaction. Gas grows with the number of slots used, never with the number of bids.
     """
-    assert msg.sender == self._engine, "queue: caller is not the engine"
+    pool: uint256 = self._pool[collateral]
+    engine: address = self._address(pool)
+    if engine == empty(address):
+        # dev: parameters set before the engine (or none): the engine's own word
+        engine = self._engine
+    assert msg.sender == engine, "queue: caller is not the engine"
     self._check_fill_args(collateral_price, base_price, keeper_fee)
     result: ILiquidationQueue.FillResult = empty(ILiquidationQueue.FillResult)
-    pool: uint256 = self._pool[collateral]
     if pool == 0:
         return result
     premium_step: uint256 = (pool >> STEP_SHIFT) & MASK_64
-    bits: uint256 = self._usable_bits(collateral, pool)
-    base_value: uint256 = base_price * (pool & MASK_64)
+    liquidity: uint256 = self._liquidity[collateral]
+    bits: uint256 = liquidity & self._slot_mask(pool)
+    base_value: uint256 = base_price * self._unit(pool)
     funds_left: uint256 = funds
     collateral_left: uint256 = max_collateral
 
@@ -444,7 +459,8 @@ def fill(
         )
         if spent == 0:
             break
-        self._fill_slot(collateral, slot, word, spent, bought)
+        # dev: a drained slot with no bucket leaves the bitmap, with the total, in one write below
+        liquidity &= ~self._fill_slot(collateral, slot, word, spent, bought)
         log ILiquidationQueue.SlotFilled(
             collateral=collateral, slot=slot, base_spent=spent, collateral_bought=bought, price=price
         )
@@ -456,6 +472,8 @@ def fill(
         funds_left -= spent
         collateral_left -= bought
 
+    if result.raised != 0:
+        self._liquidity[collateral] = liquidity - (result.raised << TOTAL_SHIFT)
     # rounds down: the keeper's cut never exceeds its fee
     result.keeper_cut = result.raised * keeper_fee // WAD
     if result.keeper_cut != 0:
@@ -487,8 +505,8 @@ def preview_fill(
     if pool == 0:
         return result
     premium_step: uint256 = (pool >> STEP_SHIFT) & MASK_64
-    bits: uint256 = self._usable_bits(collateral, pool)
-    base_value: uint256 = base_price * (pool & MASK_64)
+    bits: uint256 = self._liquidity[collateral] & self._slot_mask(pool)
+    base_value: uint256 = base_price * self._unit(pool)
     funds_left: uint256 = funds
     collateral_left: uint256 = max_collateral
 
@@ -588,7 +606,7 @@ def pool_params(collateral: address) -> ILiquidationQueue.PoolParams:
     return ILiquidationQueue.PoolParams(
         premium_step=(pool >> STEP_SHIFT) & MASK_64,
         max_slot=pool >> MAX_SLOT_SHIFT,
-        waiting_period=(pool >> WAIT_SHIFT) & MASK_64,
+        waiting_period=(pool >> WAIT_SHIFT) & MASK_20,
         bid_threshold=self._bid_threshold[collateral],
     )
 
@@ -610,7 +628,7 @@ def usable_liquidity(collateral: address) -> uint256:
     """
     @notice Base that a fill could take now from all slots up to max_slot.
     """
-    bits: uint256 = self._usable_bits(collateral, self._pool[collateral])
+    bits: uint256 = self._liquidity[collateral] & self._slot_mask(self._pool[collateral])
     total: uint256 = 0
     for _: uint256 in range(MAX_SLOT_LIMIT + 1):
         if bits == 0:
@@ -640,13 +658,23 @@ def engine() -> address:
 
 
 @internal
-@view
-def _usable_bits(collateral: address, pool: uint256) -> uint256:
+@pure
+def _slot_mask(pool: uint256) -> uint256:
     """
-    @notice The slots of `collateral` (whose `_pool` word is `pool`) that hold active or incoming base,
-            up to max_slot, as a bitmap (slot k at bit k).
+    @notice Bits 0 to max_slot set, of the collateral whose `_pool` word is `pool`: masks the
+            `_liquidity` bitmap to the slots a fill may use.
     """
-    return self._liquidity[collateral] & ((2 << (pool >> MAX_SLOT_SHIFT)) - 1)
+    return (2 << (pool >> MAX_SLOT_SHIFT)) - 1
+
+
+@internal
+@pure
+def _unit(pool: uint256) -> uint256:
+    """
+    @notice 10**decimals of the collateral whose `_pool` word is `pool`.
+    """
+    # dev: decimals <= 18, so the power never wraps
+    return pow_mod256(10, (pool >> DECIMALS_SHIFT) & MASK_5)
 
 
 @internal
@@ -715,10 +743,11 @@ def _add_incoming(collateral: address, slot: uint256, amount: uint256, word: uin
 
 
 @internal
-def _fill_slot(collateral: address, slot: uint256, word: uint256, spent: uint256, bought: uint256):
+def _fill_slot(collateral: address, slot: uint256, word: uint256, spent: uint256, bought: uint256) -> uint256:
     """
     @notice Book a fill of `spent` base for `bought` collateral on a slot whose active word,
-            a due bucket merged, is `word`.
+            a due bucket merged, is `word`. The caller books `spent` in `_liquidity`.
+    @return The slot's bit if the fill left it with no active or incoming base, else 0.
     @dev Fresh storage writes left here, all rare: the S of an (epoch, scale) that a fill
          opened by rescaling, or by draining the slot while this block's bucket waits (written by
          the next fill unless a snapshot comes first), the last scale of an epoch that drained
@@ -747,7 +776,6 @@ def _fill_slot(collateral: address, slot: uint256, word: uint256, spent: uint256
         epoch += 1
         scale = 0
         if word >> BUCKET_SHIFT == 0:
-            # dev: the slot's bit goes with the total below, in one write
             liquidity_bit = 1 << slot
     else:
         steps: uint256 = 0
@@ -758,7 +786,6 @@ def _fill_slot(collateral: address, slot: uint256, word: uint256, spent: uint256
     state = pool_math._pack_state(new_p, epoch, scale, (state >> 192) + 1)
     self._slots[collateral][slot].state = state
     self._slots[collateral][slot].active = word - spent
-    self._liquidity[collateral] = (self._liquidity[collateral] - (spent << TOTAL_SHIFT)) & ~liquidity_bit
     if word >> BUCKET_SHIFT != 0:
         # dev: a bucket still open is this block's: its bids sit this fill out and join at the
         # state after it (rare: a fill in the block of an activation)
@@ -769,6 +796,7 @@ def _fill_slot(collateral: address, slot: uint256, word: uint256, spent: uint256
         self._snapshots[collateral][slot][key].state = (
             self._snapshots[collateral][slot][key].state & pool_math.MASK_192
         ) | (block.number << 192)
+    return liquidity_bit
 
 
 @internal

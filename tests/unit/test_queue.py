@@ -559,6 +559,27 @@ def test_fill__stranger__reverts(queue, collateral, stranger, keeper):
         queue.fill(collateral, COLLATERAL_PRICE, BASE_PRICE, 1, 1, keeper, 0, RECEIVER, sender=stranger)
 
 
+def test_fill__pool_params_set_before_the_engine__only_the_engine_fills(
+    project, owner, base, bidder, engine_account, keeper, stranger, unit, chain
+):
+    wbtc = project.MockERC20.deploy("Wrapped Bitcoin", "WBTC", 8, sender=owner)
+    queue = project.LiquidationQueue.deploy(base, sender=owner)
+    queue.set_pool_params(wbtc, STEP, MAX_SLOT, 0, 10**30, sender=owner)  # before the engine; bids activate at once
+    queue.set_engine(engine_account, sender=owner)
+    base.mint(bidder, 1_000 * unit, sender=owner)
+    base.approve(queue, 1_000 * unit, sender=bidder)
+    queue.submit_bid(wbtc, 0, 1_000 * unit, sender=bidder)
+    chain.mine()
+    args = (wbtc, 20_000 * WAD, BASE_PRICE, 100 * unit, NO_CAP, keeper, 0, RECEIVER)
+    for update in (False, True):
+        if update:  # an update records the engine beside the parameters and keeps the collateral's decimals
+            queue.set_pool_params(wbtc, STEP, MAX_SLOT, 0, 10**30, sender=owner)
+        with ape.reverts("queue: caller is not the engine"):
+            queue.fill(*args, sender=stranger)
+        [log] = queue.fill(*args, sender=engine_account).decode_logs(queue.SlotFilled)
+        assert log.collateral_bought == 10**8 // 200  # 100 USD buy 0.005 WBTC at $20,000
+
+
 @pytest.mark.parametrize("collateral_price, base_price", [(0, WAD), (WAD, 0)])
 def test_fill__zero_price__reverts(queue, collateral, engine_account, keeper, collateral_price, base_price):
     with ape.reverts("queue: zero price"):
