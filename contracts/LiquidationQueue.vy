@@ -12,11 +12,16 @@
         became active. Activated bids join the slot's "incoming" bucket; the first
         touch of the slot in a later block merges the bucket into the active pool.
         A bid's join snapshot is the slot state after the slot's latest fill: every
-        bucket that merges between two fills shares one snapshot, keyed by the
-        slot's fill count, written by the first merge after a fill. A bucket that a
-        fill passes in its own block joins at the state after that fill instead (an
-        "overtaken" snapshot recorded by the fill). Views compute as if a mergeable
-        bucket had already merged.
+        bucket that opens between two fills shares one snapshot, keyed by the
+        slot's fill count, written by the activation that opens the first of them
+        (so the fill that later merges the bucket writes no snapshot). A bucket
+        that a fill passes in its own block joins at the state after that fill
+        instead (an "overtaken" snapshot recorded by the fill). Views compute as if
+        a mergeable bucket had already merged.
+        Gas: the bid side writes every storage word a slot's fills will update
+        before the first fill does (the product, the remainder, the sum of the
+        current (epoch, scale), the active word), so a fill never pays for a fresh
+        storage slot but in the rare cases noted in `_fill_slot`.
         Rounding always favours the pool; the remainder of every collateral
         distribution is carried forward in the slot so no collateral is lost.
 @license MIT
@@ -55,11 +60,17 @@ MAX_SLOT_LIMIT: constant(uint256) = 100
 MAX_WAITING_PERIOD: constant(uint256) = 7 * 86400
 # largest bid and largest slot total, base units (P stays above its floor for D <= 2**128)
 MAX_AMOUNT: constant(uint256) = 2**128
-# `_pool` word: 10**decimals of the collateral (bits 0-63) | premium_step (64-127, below WAD / 2)
-# | waiting_period (128-191, at most MAX_WAITING_PERIOD) | max_slot (192-255; on top, so a shift reads it)
-STEP_SHIFT: constant(uint256) = 64
-WAIT_SHIFT: constant(uint256) = 128
-MAX_SLOT_SHIFT: constant(uint256) = 192
+# `_pool` word: the engine as it was when the parameters were set (bits 0-159; 0 if set before the engine,
+# which never changes once set: a fill reads the word for its parameters and finds the engine in it)
+# | premium_step (160-223, below WAD / 2 < 2**59) | waiting_period (224-243, at most MAX_WAITING_PERIOD
+# < 2**20) | decimals of the collateral (244-248, at most 18) | max_slot (249-255, at most MAX_SLOT_LIMIT;
+# on top, so a shift reads it)
+STEP_SHIFT: constant(uint256) = 160
+WAIT_SHIFT: constant(uint256) = 224
+DECIMALS_SHIFT: constant(uint256) = 244
+MAX_SLOT_SHIFT: constant(uint256) = 249
+MASK_5: constant(uint256) = 2**5 - 1
+MASK_20: constant(uint256) = 2**20 - 1
 MASK_64: constant(uint256) = 2**64 - 1
 # `_liquidity` word: bitmap of slots with active or incoming base (bits 0-119, slot k at bit k)
 # | total active base of the collateral (120-255: at most 101 slots of MAX_AMOUNT, below 2**135)
@@ -68,9 +79,15 @@ TOTAL_SHIFT: constant(uint256) = 120
 ACTIVATED: constant(uint256) = 1 << 167
 # offset of the stored ledger word: ledger = LEDGER_BIAS + credit, so it is never zero while the bid lives
 LEDGER_BIAS: constant(uint256) = 2**255
-# offset of the stored fill remainder (below 2**136, see pool_math._distribute): once a slot has filled,
-# a remainder of 0 is not stored as a 0 word, so the next fill's write is never a 20,000-gas fresh write
+# offset of the stored fill remainder (below 2**136, see pool_math._distribute): once a slot has opened,
+# a remainder of 0 is not stored as a 0 word, so no fill's write is a 20,000-gas fresh write
 ERROR_BIAS: constant(uint256) = 2**255
+# offset of a stored S: a sum that a snapshot or a fill has written is SUM_BIAS + S, never a 0 word, so the
+# fill after the snapshot that opened the (epoch, scale) does not pay a fresh write; a 0 word means S = 0
+SUM_BIAS: constant(uint256) = 1
+# `Slot.active` word: the block in which the open incoming bucket opened sits above this bit (0: no
+# bucket open), so a fill learns from the word it reads anyway whether to read the bucket
+BUCKET_SHIFT: constant(uint256) = 136
 
 # the vault's lending asset that bidders deposit
 _BASE: immutable(address)
@@ -79,16 +96,18 @@ _BASE_UNIT: immutable(uint256)
 
 
 struct Slot:
-    # base in the active pool, fillable now (base units)
+    # base in the active pool, fillable now (bits 0-135, base units) | block in which the incoming
+    # bucket opened (136-255), 0 while no bucket holds bids not yet merged; 0 for a drained slot with
+    # no bucket, so a draining fill gets the storage refund
     active: uint256
     # running product P (bits 0-127, 1e36 at epoch start) | epoch (128-159) | scale (160-191)
-    # | number of fills so far (192-255)
+    # | number of fills so far (192-255); 0 until the slot's first bucket opens
     state: uint256
     # ERROR_BIAS + collateral the S sums have not yet distributed, in collateral units * P of the
-    # current state (0 until the slot's first fill)
+    # current state (0 until the slot's first bucket opens)
     error: uint256
-    # incoming bucket: amount (bits 0-135, base units) | block number (136-191)
-    # | fill count when the bucket opened, its snapshot key (192-255)
+    # incoming bucket: amount (bits 0-135, base units) | fill count when the bucket opened, its
+    # snapshot key (192-255); stale while the active word shows no open bucket
     incoming: uint256
     # base in bids still waiting out their activation period (base units)
     waiting: uint256
@@ -98,7 +117,7 @@ struct Snapshot:
     # P | epoch | scale (bits 0-191) of the slot after the fill the key counts; 0 until written.
     # In `_snapshots` bits 192-255 hold the block of the bucket that a fill overtook, if any.
     state: uint256
-    # S of that (epoch, scale) at that moment (collateral units * P)
+    # S of that (epoch, scale) at that moment (collateral units * P, without SUM_BIAS)
     sum: uint256
 
 
@@ -117,8 +136,8 @@ struct Bid:
 
 # engine allowed to fill
 _engine: address
-# each collateral's parameters but `bid_threshold`, one word (see STEP_SHIFT): its unit, premium_step,
-# max_slot and waiting_period; 0 while the collateral is not enabled
+# each collateral's parameters but `bid_threshold`, one word (see STEP_SHIFT): the engine, premium_step,
+# waiting_period, its decimals and max_slot; 0 while the collateral is not enabled
 _pool: HashMap[address, uint256]
 # per collateral: while its total active base is below this (base units), new bids skip the wait
 _bid_threshold: HashMap[address, uint256]
@@ -127,7 +146,8 @@ _bid_threshold: HashMap[address, uint256]
 _liquidity: HashMap[address, uint256]
 # per collateral and slot: the pool
 _slots: HashMap[address, HashMap[uint256, Slot]]
-# S per collateral, slot and (epoch | scale << 32): collateral per unit of deposit, collateral units * P
+# SUM_BIAS + S per collateral, slot and (epoch | scale << 32), or 0 while S = 0 and unwritten: collateral
+# per unit of deposit, collateral units * P
 _sums: HashMap[address, HashMap[uint256, HashMap[uint256, uint256]]]
 # last scale of each finished epoch per collateral and slot
 _epoch_last_scale: HashMap[address, HashMap[uint256, HashMap[uint256, uint256]]]
@@ -186,14 +206,18 @@ def set_pool_params(
     assert max_slot != 0 and max_slot <= MAX_SLOT_LIMIT, "queue: max slot out of range"
     assert premium_step < WAD // 2 and max_slot * premium_step < WAD // 2, "queue: premium cap too high"
     assert waiting_period <= MAX_WAITING_PERIOD, "queue: waiting period too long"
-    unit: uint256 = self._pool[collateral] & MASK_64
-    if unit == 0:
+    pool: uint256 = self._pool[collateral]
+    decimals: uint256 = (pool >> DECIMALS_SHIFT) & MASK_5
+    if pool == 0:
         assert collateral.is_contract, "queue: collateral not a contract"
-        decimals: uint256 = convert(staticcall IERC20Detailed(collateral).decimals(), uint256)
+        decimals = convert(staticcall IERC20Detailed(collateral).decimals(), uint256)
         assert decimals <= 18, "queue: decimals above 18"
-        unit = 10**decimals
     self._pool[collateral] = (
-        unit | (premium_step << STEP_SHIFT) | (max_slot << MAX_SLOT_SHIFT) | (waiting_period << WAIT_SHIFT)
+        convert(self._engine, uint256)
+        | (premium_step << STEP_SHIFT)
+        | (waiting_period << WAIT_SHIFT)
+        | (decimals << DECIMALS_SHIFT)
+        | (max_slot << MAX_SLOT_SHIFT)
     )
     self._bid_threshold[collateral] = bid_threshold
     log ILiquidationQueue.PoolParamsSet(
@@ -218,12 +242,10 @@ def submit_bid(collateral: address, slot: uint256, amount: uint256) -> uint256:
     assert slot <= pool >> MAX_SLOT_SHIFT, "queue: slot above max slot"
     assert amount != 0, "queue: zero amount"
     assert amount <= MAX_AMOUNT, "queue: amount too large"
-    slot_total: uint256 = (
-        self._slots[collateral][slot].active
-        + (self._slots[collateral][slot].incoming & pool_math.MASK_136)
-        + self._slots[collateral][slot].waiting
-    )
-    assert slot_total + amount <= MAX_AMOUNT, "queue: slot full"
+    active: uint256 = 0
+    incoming: uint256 = 0
+    active, incoming = self._slot_amounts(collateral, slot)
+    assert active + incoming + self._slots[collateral][slot].waiting + amount <= MAX_AMOUNT, "queue: slot full"
 
     balance_before: uint256 = staticcall IERC20(_BASE).balanceOf(self)
     assert extcall IERC20(_BASE).transferFrom(msg.sender, self, amount, default_return_value=True)
@@ -235,10 +257,9 @@ def submit_bid(collateral: address, slot: uint256, amount: uint256) -> uint256:
     activates_at: uint256 = block.timestamp
     meta: uint256 = convert(msg.sender, uint256) | (slot << 160)
     if immediate:
-        self._touch(collateral, slot)
-        meta |= self._add_incoming(collateral, slot, amount)
+        meta |= self._add_incoming(collateral, slot, amount, self._touch(collateral, slot))
     else:
-        activates_at += (pool >> WAIT_SHIFT) & MASK_64
+        activates_at += (pool >> WAIT_SHIFT) & MASK_20
         self._slots[collateral][slot].waiting += amount
     self._bids[bid_id] = Bid(
         meta=meta,
@@ -274,8 +295,7 @@ def activate_bids(bid_ids: DynArray[uint256, 100]):
         slot: uint256 = (meta >> 160) & 127
         amount: uint256 = self._bids[bid_id].deposit
 
-        self._touch(collateral, slot)
-        self._bids[bid_id].meta = meta | self._add_incoming(collateral, slot, amount)
+        self._bids[bid_id].meta = meta | self._add_incoming(collateral, slot, amount, self._touch(collateral, slot))
         self._slots[collateral][slot].waiting -= amount
         log ILiquidationQueue.BidActivated(bid_id=bid_id, collateral=collateral, slot=slot, amount=amount)
 
@@ -304,15 +324,18 @@ def retract_bid(bid_id: uint256, amount: uint256):
         else:
             self._bids[bid_id].deposit = left
     else:
-        active: uint256 = 0
-        incoming: uint256 = 0
-        active, incoming = self._touch(collateral, slot)
+        word: uint256 = self._touch(collateral, slot)
+        active: uint256 = word & pool_math.MASK_136
         if meta >> 208 == block.number:
             # still in this block's incoming bucket (a due bucket was merged by _touch)
             taken = self._resolve_amount(amount, deposit)
             left = deposit - taken
-            incoming -= taken
+            incoming: uint256 = self._slots[collateral][slot].incoming - taken
             self._slots[collateral][slot].incoming = incoming
+            if incoming & pool_math.MASK_136 == 0:
+                # dev: the emptied bucket closes; the next activation opens it again
+                word &= pool_math.MASK_136
+                self._slots[collateral][slot].active = word
             self._bids[bid_id].deposit = left
         else:
             remaining: uint256 = 0
@@ -324,17 +347,17 @@ def retract_bid(bid_id: uint256, amount: uint256):
             taken = self._resolve_amount(amount, remaining)
             left = remaining - taken
             active -= taken
-            self._slots[collateral][slot].active = active
+            word -= taken
+            self._slots[collateral][slot].active = word
             # the gains so far move into the ledger; the bid restarts from the current state
             self._bids[bid_id].ledger += gain
             if left != 0:
-                fills: uint256 = self._slots[collateral][slot].state >> 192
-                self._write_snapshot(collateral, slot, fills)
+                fills: uint256 = self._write_snapshot(collateral, slot) >> 192
                 # dev: block 0 never matches an overtaken bucket
                 self._bids[bid_id].meta = (meta & pool_math.MASK_168) | (fills << 168)
             self._bids[bid_id].deposit = left
         liquidity: uint256 = self._liquidity[collateral] - (taken << TOTAL_SHIFT)
-        if active == 0 and incoming & pool_math.MASK_136 == 0:
+        if word == 0:
             liquidity &= ~(1 << slot)
         self._liquidity[collateral] = liquidity
         if left == 0 and self._bids[bid_id].ledger == LEDGER_BIAS:
@@ -400,15 +423,20 @@ def fill(
             `base_receiver`. The caller must deliver the collateral to this contract in the same
             transaction. Gas grows with the number of slots used, never with the number of bids.
     """
-    assert msg.sender == self._engine, "queue: caller is not the engine"
+    pool: uint256 = self._pool[collateral]
+    engine: address = self._address(pool)
+    if engine == empty(address):
+        # dev: parameters set before the engine (or none): the engine's own word
+        engine = self._engine
+    assert msg.sender == engine, "queue: caller is not the engine"
     self._check_fill_args(collateral_price, base_price, keeper_fee)
     result: ILiquidationQueue.FillResult = empty(ILiquidationQueue.FillResult)
-    pool: uint256 = self._pool[collateral]
     if pool == 0:
         return result
     premium_step: uint256 = (pool >> STEP_SHIFT) & MASK_64
-    bits: uint256 = self._usable_bits(collateral, pool)
-    base_value: uint256 = base_price * (pool & MASK_64)
+    liquidity: uint256 = self._liquidity[collateral]
+    bits: uint256 = liquidity & self._slot_mask(pool)
+    base_value: uint256 = base_price * self._unit(pool)
     funds_left: uint256 = funds
     collateral_left: uint256 = max_collateral
 
@@ -418,21 +446,21 @@ def fill(
         lowest: uint256 = bits & unsafe_sub(0, bits)  # dev: two's complement isolates the lowest bit
         bits ^= lowest
         slot: uint256 = math._log2(lowest, False)
-        active: uint256 = 0
+        # dev: a due bucket counts as merged; `_fill_slot` writes the merged word
+        word: uint256 = self._active_word(collateral, slot)
+        active: uint256 = word & pool_math.MASK_136
+        if active == 0:
+            continue
         spent: uint256 = 0
         bought: uint256 = 0
         price: uint256 = 0
-        active, spent, bought, price = self._quote_slot(
-            collateral, slot, collateral_price, premium_step, base_value, funds_left, collateral_left
+        spent, bought, price = self._quote_slot(
+            active, slot, collateral_price, premium_step, base_value, funds_left, collateral_left
         )
-        if active == 0:
-            continue
         if spent == 0:
             break
-        incoming: uint256 = 0
-        # dev: merges a due bucket, which `_quote_slot` counted already: the active base is the same
-        active, incoming = self._touch(collateral, slot)
-        self._fill_slot(collateral, slot, active, incoming, spent, bought)
+        # dev: a drained slot with no bucket leaves the bitmap, with the total, in one write below
+        liquidity &= ~self._fill_slot(collateral, slot, word, spent, bought)
         log ILiquidationQueue.SlotFilled(
             collateral=collateral, slot=slot, base_spent=spent, collateral_bought=bought, price=price
         )
@@ -444,6 +472,8 @@ def fill(
         funds_left -= spent
         collateral_left -= bought
 
+    if result.raised != 0:
+        self._liquidity[collateral] = liquidity - (result.raised << TOTAL_SHIFT)
     # rounds down: the keeper's cut never exceeds its fee
     result.keeper_cut = result.raised * keeper_fee // WAD
     if result.keeper_cut != 0:
@@ -475,8 +505,8 @@ def preview_fill(
     if pool == 0:
         return result
     premium_step: uint256 = (pool >> STEP_SHIFT) & MASK_64
-    bits: uint256 = self._usable_bits(collateral, pool)
-    base_value: uint256 = base_price * (pool & MASK_64)
+    bits: uint256 = self._liquidity[collateral] & self._slot_mask(pool)
+    base_value: uint256 = base_price * self._unit(pool)
     funds_left: uint256 = funds
     collateral_left: uint256 = max_collateral
 
@@ -486,15 +516,15 @@ def preview_fill(
         lowest: uint256 = bits & unsafe_sub(0, bits)  # dev: two's complement isolates the lowest bit
         bits ^= lowest
         slot: uint256 = math._log2(lowest, False)
-        active: uint256 = 0
+        active: uint256 = self._active_word(collateral, slot) & pool_math.MASK_136
+        if active == 0:
+            continue
         spent: uint256 = 0
         bought: uint256 = 0
         price: uint256 = 0
-        active, spent, bought, price = self._quote_slot(
-            collateral, slot, collateral_price, premium_step, base_value, funds_left, collateral_left
+        spent, bought, price = self._quote_slot(
+            active, slot, collateral_price, premium_step, base_value, funds_left, collateral_left
         )
-        if active == 0:
-            continue
         if spent == 0:
             break
         if result.raised == 0:
@@ -576,7 +606,7 @@ def pool_params(collateral: address) -> ILiquidationQueue.PoolParams:
     return ILiquidationQueue.PoolParams(
         premium_step=(pool >> STEP_SHIFT) & MASK_64,
         max_slot=pool >> MAX_SLOT_SHIFT,
-        waiting_period=(pool >> WAIT_SHIFT) & MASK_64,
+        waiting_period=(pool >> WAIT_SHIFT) & MASK_20,
         bid_threshold=self._bid_threshold[collateral],
     )
 
@@ -598,7 +628,7 @@ def usable_liquidity(collateral: address) -> uint256:
     """
     @notice Base that a fill could take now from all slots up to max_slot.
     """
-    bits: uint256 = self._usable_bits(collateral, self._pool[collateral])
+    bits: uint256 = self._liquidity[collateral] & self._slot_mask(self._pool[collateral])
     total: uint256 = 0
     for _: uint256 in range(MAX_SLOT_LIMIT + 1):
         if bits == 0:
@@ -628,80 +658,102 @@ def engine() -> address:
 
 
 @internal
-@view
-def _usable_bits(collateral: address, pool: uint256) -> uint256:
+@pure
+def _slot_mask(pool: uint256) -> uint256:
     """
-    @notice The slots of `collateral` (whose `_pool` word is `pool`) that hold active or incoming base,
-            up to max_slot, as a bitmap (slot k at bit k).
+    @notice Bits 0 to max_slot set, of the collateral whose `_pool` word is `pool`: masks the
+            `_liquidity` bitmap to the slots a fill may use.
     """
-    return self._liquidity[collateral] & ((2 << (pool >> MAX_SLOT_SHIFT)) - 1)
+    return (2 << (pool >> MAX_SLOT_SHIFT)) - 1
 
 
 @internal
-def _touch(collateral: address, slot: uint256) -> (uint256, uint256):
+@pure
+def _unit(pool: uint256) -> uint256:
+    """
+    @notice 10**decimals of the collateral whose `_pool` word is `pool`.
+    """
+    # dev: decimals <= 18, so the power never wraps
+    return pow_mod256(10, (pool >> DECIMALS_SHIFT) & MASK_5)
+
+
+@internal
+def _touch(collateral: address, slot: uint256) -> uint256:
     """
     @notice Merge the slot's incoming bucket into the active pool if it was opened in an
-            earlier block; the first merge after a fill writes that fill's join snapshot.
-    @return The slot's active base and incoming word after the merge.
+            earlier block (its join snapshot was written when it opened).
+    @return The slot's active word after the merge (a bucket still open is this block's).
     """
-    incoming: uint256 = self._slots[collateral][slot].incoming
-    amount: uint256 = incoming & pool_math.MASK_136
-    active: uint256 = self._slots[collateral][slot].active
-    if amount == 0 or (incoming >> 136) & pool_math.MASK_56 >= block.number:
-        return active, incoming
-    # dev: a bucket opened at fill count `key` that no fill overtook merges at that fill count;
-    # an overtaken one (key below the fill count) joins at the snapshot its last fill recorded
-    state: uint256 = self._slots[collateral][slot].state
-    if incoming >> 192 == state >> 192:
-        self._write_snapshot(collateral, slot, incoming >> 192)
-    active += amount
-    incoming -= amount
-    self._slots[collateral][slot].active = active
-    self._slots[collateral][slot].incoming = incoming
-    return active, incoming
+    word: uint256 = self._active_word(collateral, slot)
+    # dev: a merged word differs from the stored one (the block goes)
+    if word != self._slots[collateral][slot].active:
+        self._slots[collateral][slot].active = word
+    return word
 
 
 @internal
-def _write_snapshot(collateral: address, slot: uint256, fills: uint256):
+def _write_snapshot(collateral: address, slot: uint256) -> uint256:
     """
-    @notice Record the slot's current state as the join snapshot of fill count `fills` (the
-            current one) unless a merge since that fill already did.
+    @notice Record the slot's current state as the join snapshot of its current fill count
+            unless that was done since the count's fill. The first snapshot of a slot also
+            starts its product and its remainder word, and every snapshot starts the S of its
+            (epoch, scale): the bid side pays those fresh storage writes, not the next fill.
+    @return The slot's state word.
     """
-    if self._snapshots[collateral][slot][fills].state & pool_math.MASK_128 != 0:
-        return
-    state: uint256 = self._slots[collateral][slot].state & pool_math.MASK_192
+    state: uint256 = self._slots[collateral][slot].state
     if state == 0:
-        # dev: first merge of a slot: the product starts at PRECISION
+        # dev: the slot's first bucket: the product starts at PRECISION, the remainder at 0
         state = pool_math.PRECISION
         self._slots[collateral][slot].state = state
+        self._slots[collateral][slot].error = ERROR_BIAS
+    fills: uint256 = state >> 192
+    if self._snapshots[collateral][slot][fills].state & pool_math.MASK_128 != 0:
+        return state
+    key: uint256 = pool_math._sum_key(state)
+    stored: uint256 = self._sums[collateral][slot][key]
+    if stored == 0:
+        self._sums[collateral][slot][key] = SUM_BIAS
     # dev: no overtaken flag can exist yet: a fill that sets one moves the fill count past `fills`
-    self._snapshots[collateral][slot][fills] = Snapshot(
-        state=state, sum=self._sums[collateral][slot][pool_math._sum_key(state)]
-    )
+    self._snapshots[collateral][slot][fills].state = state & pool_math.MASK_192
+    if stored > SUM_BIAS:
+        self._snapshots[collateral][slot][fills].sum = stored - SUM_BIAS
+    return state
 
 
 @internal
-def _add_incoming(collateral: address, slot: uint256, amount: uint256) -> uint256:
+def _add_incoming(collateral: address, slot: uint256, amount: uint256, word: uint256) -> uint256:
     """
-    @notice Add an activated bid to the slot's incoming bucket (after `_touch`).
+    @notice Add an activated bid to the slot's incoming bucket; `word` is the slot's active
+            word after `_touch`, so a bucket still open is this block's.
     @return The bits of the bid's meta word that record the activation: flag, snapshot key, block.
     """
-    incoming: uint256 = self._slots[collateral][slot].incoming
-    if incoming & pool_math.MASK_136 == 0:
-        # dev: an empty bucket (merged, emptied or never used) reopens at the current fill count
-        incoming = (self._slots[collateral][slot].state >> 192 << 192) | (block.number << 136)
-    self._slots[collateral][slot].incoming = incoming + amount
+    key: uint256 = 0
+    if word >> BUCKET_SHIFT == 0:
+        # dev: a closed bucket (merged, emptied or never used) opens at the current fill count;
+        # the opener writes that count's join snapshot
+        key = self._write_snapshot(collateral, slot) >> 192
+        self._slots[collateral][slot].incoming = amount | (key << 192)
+        self._slots[collateral][slot].active = word | (block.number << BUCKET_SHIFT)
+    else:
+        incoming: uint256 = self._slots[collateral][slot].incoming
+        key = incoming >> 192
+        self._slots[collateral][slot].incoming = incoming + amount
     self._liquidity[collateral] = (self._liquidity[collateral] + (amount << TOTAL_SHIFT)) | (1 << slot)
-    return ACTIVATED | ((incoming >> 192) << 168) | (block.number << 208)
+    return ACTIVATED | (key << 168) | (block.number << 208)
 
 
 @internal
-def _fill_slot(
-    collateral: address, slot: uint256, active: uint256, incoming: uint256, spent: uint256, bought: uint256
-):
+def _fill_slot(collateral: address, slot: uint256, word: uint256, spent: uint256, bought: uint256) -> uint256:
     """
-    @notice Book a fill of `spent` base for `bought` collateral on a slot with `active` base.
+    @notice Book a fill of `spent` base for `bought` collateral on a slot whose active word,
+            a due bucket merged, is `word`. The caller books `spent` in `_liquidity`.
+    @return The slot's bit if the fill left it with no active or incoming base, else 0.
+    @dev Fresh storage writes left here, all rare: the S of an (epoch, scale) that a fill
+         opened by rescaling, or by draining the slot while this block's bucket waits (written by
+         the next fill unless a snapshot comes first), the last scale of an epoch that drained
+         after rescaling, and the overtaken snapshot of a fill in the block of an activation.
     """
+    active: uint256 = word & pool_math.MASK_136
     state: uint256 = self._slots[collateral][slot].state
     p: uint256 = 0
     epoch: uint256 = 0
@@ -709,12 +761,13 @@ def _fill_slot(
     p, epoch, scale = pool_math._unpack_state(state)
     sum_increase: uint256 = 0
     error: uint256 = 0
-    # dev: a slot that never filled stores 0, which means no remainder
+    # dev: every filled slot has opened a bucket, which stored ERROR_BIAS; the max only guards that
     stored: uint256 = max(self._slots[collateral][slot].error, ERROR_BIAS)
     sum_increase, error = pool_math._distribute(bought, p, active, stored - ERROR_BIAS)
     liquidity_bit: uint256 = 0
     if sum_increase != 0:
-        self._sums[collateral][slot][pool_math._sum_key(state)] += sum_increase
+        key: uint256 = pool_math._sum_key(state)
+        self._sums[collateral][slot][key] = max(self._sums[collateral][slot][key], SUM_BIAS) + sum_increase
     new_p: uint256 = pool_math.PRECISION
     if spent == active:
         # total drain: every bid of the epoch is spent; a new epoch restarts the product
@@ -722,8 +775,7 @@ def _fill_slot(
             self._epoch_last_scale[collateral][slot][epoch] = scale
         epoch += 1
         scale = 0
-        if incoming & pool_math.MASK_136 == 0:
-            # dev: the slot's bit goes with the total below, in one write
+        if word >> BUCKET_SHIFT == 0:
             liquidity_bit = 1 << slot
     else:
         steps: uint256 = 0
@@ -733,18 +785,18 @@ def _fill_slot(
     self._slots[collateral][slot].error = ERROR_BIAS + math._mul_div(error, new_p, p, False)
     state = pool_math._pack_state(new_p, epoch, scale, (state >> 192) + 1)
     self._slots[collateral][slot].state = state
-    self._slots[collateral][slot].active = active - spent
-    self._liquidity[collateral] = (self._liquidity[collateral] - (spent << TOTAL_SHIFT)) & ~liquidity_bit
-    if incoming & pool_math.MASK_136 != 0:
-        # dev: after `_touch` a non-empty bucket is this block's: its bids sit this fill out and
-        # join at the state after it (rare: a fill in the block of an activation)
-        key: uint256 = incoming >> 192
+    self._slots[collateral][slot].active = word - spent
+    if word >> BUCKET_SHIFT != 0:
+        # dev: a bucket still open is this block's: its bids sit this fill out and join at the
+        # state after it (rare: a fill in the block of an activation)
+        key: uint256 = self._slots[collateral][slot].incoming >> 192
         self._overtaken[collateral][slot][key] = Snapshot(
-            state=state & pool_math.MASK_192, sum=self._sums[collateral][slot][pool_math._sum_key(state)]
+            state=state & pool_math.MASK_192, sum=self._sum(collateral, slot, pool_math._sum_key(state))
         )
         self._snapshots[collateral][slot][key].state = (
             self._snapshots[collateral][slot][key].state & pool_math.MASK_192
         ) | (block.number << 192)
+    return liquidity_bit
 
 
 @internal
@@ -765,20 +817,47 @@ def _slot_amounts(collateral: address, slot: uint256) -> (uint256, uint256):
     @notice Active base of a slot as if a mergeable bucket had merged, and the incoming base that
             may not fill yet (activated in this block).
     """
-    incoming: uint256 = self._slots[collateral][slot].incoming
-    amount: uint256 = incoming & pool_math.MASK_136
-    active: uint256 = self._slots[collateral][slot].active
-    if (incoming >> 136) & pool_math.MASK_56 < block.number:
+    word: uint256 = self._slots[collateral][slot].active
+    active: uint256 = word & pool_math.MASK_136
+    opened: uint256 = word >> BUCKET_SHIFT
+    if opened == 0:
+        return active, 0
+    amount: uint256 = self._slots[collateral][slot].incoming & pool_math.MASK_136
+    if opened < block.number:
         return active + amount, 0
     return active, amount
 
 
 @internal
 @view
+def _active_word(collateral: address, slot: uint256) -> uint256:
+    """
+    @notice The slot's active word as if a bucket opened in an earlier block had merged (its
+            amount added, its block cleared).
+    """
+    word: uint256 = self._slots[collateral][slot].active
+    opened: uint256 = word >> BUCKET_SHIFT
+    if opened != 0 and opened < block.number:
+        # dev: active + incoming <= MAX_AMOUNT < 2**136: the sum stays in the amount's bits
+        return (word & pool_math.MASK_136) + (self._slots[collateral][slot].incoming & pool_math.MASK_136)
+    return word
+
+
+@internal
+@view
+def _sum(collateral: address, slot: uint256, key: uint256) -> uint256:
+    """
+    @notice S of the slot at sum key `key` (see `_sums`).
+    """
+    return max(self._sums[collateral][slot][key], SUM_BIAS) - SUM_BIAS
+
+
+@internal
+@view
 def _snapshot(collateral: address, slot: uint256, meta: uint256) -> Snapshot:
     """
-    @notice Join snapshot of an activated bid; its P is 0 while no merge has written it (then no
-            fill has happened since the bid's activation).
+    @notice Join snapshot of an activated bid (written when its bucket opened, or by the
+            retraction that re-snapshotted it).
     """
     key: uint256 = (meta >> 168) & pool_math.MASK_40
     snapshot: Snapshot = self._snapshots[collateral][slot][key]
@@ -802,6 +881,7 @@ def _position(collateral: address, slot: uint256, deposit: uint256, meta: uint25
     scale0: uint256 = 0
     p0, epoch0, scale0 = pool_math._unpack_state(snapshot.state)
     if p0 == 0:
+        # dev: unreachable (every activation writes its snapshot); a missing one means no fill since
         return deposit, 0
     p: uint256 = 0
     epoch: uint256 = 0
@@ -818,7 +898,7 @@ def _position(collateral: address, slot: uint256, deposit: uint256, meta: uint25
     for steps: uint256 in range(pool_math.MAX_GAIN_SCALES + 1):
         if scale0 + steps > last_scale:
             break
-        sum_delta: uint256 = self._sums[collateral][slot][key + (steps << 32)]
+        sum_delta: uint256 = self._sum(collateral, slot, key + (steps << 32))
         if steps == 0:
             sum_delta -= snapshot.sum
         gain += pool_math._scale_gain(deposit, sum_delta, p0, steps)
@@ -843,30 +923,27 @@ def _bid_amounts(bid_id: uint256, meta: uint256, collateral: address, slot: uint
 @internal
 @view
 def _quote_slot(
-    collateral: address,
+    active: uint256,
     slot: uint256,
     collateral_price: uint256,
     premium_step: uint256,
     base_value: uint256,
     funds_left: uint256,
     collateral_left: uint256,
-) -> (uint256, uint256, uint256, uint256):
+) -> (uint256, uint256, uint256):
     """
-    @notice One slot of a fill, as if a due bucket had merged: (active base, base taken,
-            collateral given, slot price). Active 0: skip the slot (only this block's incoming
-            bids, which sit the fill out). Base taken 0 with active base: stop, as what collateral
-            is left is worth less than one base unit here and at every later (cheaper) slot.
+    @notice One slot of a fill with `active` base (a due bucket merged; this block's incoming
+            bids sit the fill out): (base taken, collateral given, slot price). Base taken 0:
+            stop, as what collateral is left is worth less than one base unit here and at every
+            later (cheaper) slot.
     """
-    active: uint256 = self._slot_amounts(collateral, slot)[0]
-    if active == 0:
-        return 0, 0, 0, 0
     price: uint256 = pool_math._slot_price(collateral_price, slot, premium_step)
     if price == 0:
-        return active, 0, 0, 0
+        return 0, 0, 0
     spent: uint256 = 0
     bought: uint256 = 0
     spent, bought = pool_math._quote(active, funds_left, collateral_left, base_value, price * _BASE_UNIT)
-    return active, spent, bought, price
+    return spent, bought, price
 
 
 @internal

@@ -519,6 +519,29 @@ def test_activate_bids__between_fills_of_one_block__join_after_the_last_of_them(
     assert queue.claim([first], sender=other_bidder).return_value == log.collateral_bought * 2 // 5
 
 
+def test_activate_bids__in_the_block_of_a_draining_fill__joins_the_next_epoch_alone(
+    queue, collateral, bidder, other_bidder, keeper, engine_account, submit, place, fill, chain, unit
+):
+    [early] = place((bidder, 0, 100 * unit))
+    late = submit(other_bidder, 0, 100 * unit)
+    chain.pending_timestamp += WAIT
+    fill_args = (collateral, COLLATERAL_PRICE, BASE_PRICE, 200 * unit, NO_CAP, keeper, 0, RECEIVER)
+    receipts = same_block(chain, (queue.activate_bids, ([late],), keeper), (queue.fill, fill_args, engine_account))
+    assert all(r["status"] == 1 for r in receipts)
+    drained = 100 * 10**18 // 2_000  # the early bid's 100 USD buy 0.05 ether at $2,000 (exact)
+    collateral.mint(queue, drained, sender=engine_account)
+    assert (queue.bid_info(early).amount, queue.claimable(early)) == (0, drained)
+    assert (queue.bid_info(late).amount, queue.claimable(late)) == (100 * unit, 0)
+    # the late bid joined the epoch the drain started, at the state after the drain: the next fill is its alone
+    [log] = fill(50 * unit).decode_logs(queue.SlotFilled)
+    assert log.collateral_bought == 50 * 10**18 // 2_000
+    assert (queue.bid_info(late).amount, queue.claimable(late)) == (50 * unit, log.collateral_bought)
+    assert queue.claimable(early) == drained
+    assert queue.claim([early], sender=bidder).return_value == drained
+    assert queue.claim([late], sender=other_bidder).return_value == log.collateral_bought
+    assert collateral.balanceOf(queue) == 0
+
+
 def test_pending_bid__never_fills(queue, base, collateral, bidder, submit, fill, unit):
     bid_id = submit(bidder, 0, 100 * unit)
     tx = fill(100 * unit)
@@ -534,6 +557,27 @@ def test_pending_bid__never_fills(queue, base, collateral, bidder, submit, fill,
 def test_fill__stranger__reverts(queue, collateral, stranger, keeper):
     with ape.reverts("queue: caller is not the engine"):
         queue.fill(collateral, COLLATERAL_PRICE, BASE_PRICE, 1, 1, keeper, 0, RECEIVER, sender=stranger)
+
+
+def test_fill__pool_params_set_before_the_engine__only_the_engine_fills(
+    project, owner, base, bidder, engine_account, keeper, stranger, unit, chain
+):
+    wbtc = project.MockERC20.deploy("Wrapped Bitcoin", "WBTC", 8, sender=owner)
+    queue = project.LiquidationQueue.deploy(base, sender=owner)
+    queue.set_pool_params(wbtc, STEP, MAX_SLOT, 0, 10**30, sender=owner)  # before the engine; bids activate at once
+    queue.set_engine(engine_account, sender=owner)
+    base.mint(bidder, 1_000 * unit, sender=owner)
+    base.approve(queue, 1_000 * unit, sender=bidder)
+    queue.submit_bid(wbtc, 0, 1_000 * unit, sender=bidder)
+    chain.mine()
+    args = (wbtc, 20_000 * WAD, BASE_PRICE, 100 * unit, NO_CAP, keeper, 0, RECEIVER)
+    for update in (False, True):
+        if update:  # an update records the engine beside the parameters and keeps the collateral's decimals
+            queue.set_pool_params(wbtc, STEP, MAX_SLOT, 0, 10**30, sender=owner)
+        with ape.reverts("queue: caller is not the engine"):
+            queue.fill(*args, sender=stranger)
+        [log] = queue.fill(*args, sender=engine_account).decode_logs(queue.SlotFilled)
+        assert log.collateral_bought == 10**8 // 200  # 100 USD buy 0.005 WBTC at $20,000
 
 
 @pytest.mark.parametrize("collateral_price, base_price", [(0, WAD), (WAD, 0)])
@@ -716,6 +760,15 @@ def test_fill__many_bidders__costs_the_same_gas_as_one(
     assert one == eight
 
 
+def test_fill__first_fill_after_activation__writes_no_fresh_storage(queue, base, collateral, bidder, place, fill, unit):
+    base.mint(RECEIVER, 1, sender=bidder)  # the receiver's balance is no fresh write in the token either
+    place((bidder, 0, 1_000 * unit))
+    first = fill(100 * unit).gas_used  # merges the bucket the activation opened: the slot's first fill
+    later = fill(100 * unit).gas_used
+    # merging reads the bucket's word (2,100 gas); one fresh storage write would add 17,100 more than an update
+    assert first - later < 5_000
+
+
 @pytest.mark.parametrize("base_decimals_", [6, 8, 18])
 @pytest.mark.parametrize("collateral_decimals_", [6, 8, 18])
 def test_fill__decimals__pro_rata_split_matches_the_formula(
@@ -878,6 +931,33 @@ def test_retract_bid__incoming_in_its_activation_block__returns_base(
     queue.retract_bid(2, MAX_UINT, sender=bidder)
     assert base.balanceOf(bidder) == before
     assert queue.usable_liquidity(collateral) == 0
+
+
+def test_retract_bid__whole_bucket_in_its_block__the_next_activation_opens_it_again(
+    queue, owner, base, collateral, bidder, other_bidder, place, fill, unit, chain
+):
+    [early] = place((bidder, 0, 60 * unit))
+    queue.set_pool_params(collateral, STEP, MAX_SLOT, WAIT, 10**6 * unit, sender=owner)  # bids activate at once
+    emptied, reopened = queue.next_bid_id(), queue.next_bid_id() + 1
+    before = base.balanceOf(other_bidder)
+    receipts = same_block(
+        chain,
+        (queue.submit_bid, (collateral, 0, 100 * unit), other_bidder),
+        (queue.retract_bid, (emptied, MAX_UINT), other_bidder),
+        (queue.submit_bid, (collateral, 0, 40 * unit), other_bidder),
+    )
+    assert all(r["status"] == 1 for r in receipts)
+    assert base.balanceOf(other_bidder) == before - 40 * unit
+    assert queue.bid_info(emptied).owner == "0x0000000000000000000000000000000000000000"
+    assert queue.slot_info(collateral, 0) == (60 * unit, 40 * unit, 0)
+    assert queue.total_active(collateral) == 100 * unit
+    chain.mine()
+    assert queue.slot_info(collateral, 0) == (100 * unit, 0, 0)
+    # both share the next fill 60 : 40
+    [log] = fill(50 * unit).decode_logs(queue.SlotFilled)
+    assert [queue.bid_info(i).amount for i in (early, reopened)] == [30 * unit, 20 * unit]
+    assert queue.claimable(early) == log.collateral_bought * 3 // 5
+    assert queue.claimable(reopened) == log.collateral_bought * 2 // 5
 
 
 def test_retract_bid__after_partial_fill__returns_what_is_left_and_keeps_gains(
