@@ -39,6 +39,7 @@ implements: IDutchAuction
 from snekmate.auth import ownable
 from snekmate.auth import ownable_2step
 from snekmate.utils import math
+from modules import transfers
 
 initializes: ownable
 initializes: ownable_2step[ownable := ownable]
@@ -281,12 +282,10 @@ def take(
     )
 
     if bought != 0:
-        self._push(collateral, receiver, bought)
+        transfers._push(collateral, receiver, bought)
     if len(data) != 0:
         extcall IAuctionCallee(receiver).on_auction_take(msg.sender, owe, bought, data)
-    assert extcall IERC20(base_asset).transferFrom(msg.sender, beneficiary, owe, default_return_value=True), (
-        "auction: transfer failed"
-    )
+    transfers._pull_to(base_asset, msg.sender, beneficiary, owe)
     if finished:
         self._finish(auction_id, sale, tab, lot)
     return bought, owe
@@ -335,7 +334,7 @@ def redo(auction_id: uint256, keeper: address) -> uint256:
     self._sales[auction_id].prices = (sale.prices & ~MASK_128) | new_top
     if incentive != 0:
         self.incentive_balance -= incentive
-        self._push(base_asset, keeper, incentive)
+        transfers._push(base_asset, keeper, incentive)
     log IDutchAuction.AuctionRedone(
         auction_id=auction_id, keeper=keeper, top=new_top, tab=tab, lot=lot, incentive=incentive
     )
@@ -356,7 +355,7 @@ def yank(auction_id: uint256, receiver: address):
     collateral: address = convert(sale.asset & MASK_160, address)
     self.held[collateral] -= lot
     self._close(auction_id, sale, tab, lot)
-    self._push(collateral, receiver, lot)
+    transfers._push(collateral, receiver, lot)
     log IDutchAuction.AuctionYanked(auction_id=auction_id, receiver=receiver, lot=lot, tab=tab)
     log IDutchAuction.AuctionFinished(
         auction_id=auction_id,
@@ -532,11 +531,7 @@ def fund_incentives(amount: uint256):
     @notice Add `amount` base to the redo incentive balance (anyone may fund it).
     """
     assert amount != 0, "auction: zero amount"
-    before: uint256 = staticcall IERC20(base_asset).balanceOf(self)
-    assert extcall IERC20(base_asset).transferFrom(msg.sender, self, amount, default_return_value=True), (
-        "auction: transfer failed"
-    )
-    assert staticcall IERC20(base_asset).balanceOf(self) - before == amount, "auction: fee-on-transfer token"
+    transfers._pull(base_asset, msg.sender, amount)
     self.incentive_balance += amount
     log IDutchAuction.IncentivesFunded(funder=msg.sender, amount=amount)
 
@@ -551,7 +546,7 @@ def withdraw_incentives(amount: uint256, receiver: address):
     assert receiver != empty(address), "auction: zero receiver"
     assert amount <= self.incentive_balance, "auction: exceeds incentive balance"
     self.incentive_balance -= amount
-    self._push(base_asset, receiver, amount)
+    transfers._push(base_asset, receiver, amount)
     log IDutchAuction.IncentivesWithdrawn(receiver=receiver, amount=amount)
 
 
@@ -570,7 +565,7 @@ def sweep(token: address, receiver: address) -> uint256:
     balance: uint256 = staticcall IERC20(token).balanceOf(self)
     assert balance > owed, "auction: nothing to sweep"
     amount: uint256 = balance - owed
-    self._push(token, receiver, amount)
+    transfers._push(token, receiver, amount)
     log IDutchAuction.Swept(token=token, receiver=receiver, amount=amount)
     return amount
 
@@ -658,7 +653,7 @@ def _finish(auction_id: uint256, sale: Sale, tab: uint256, lot: uint256):
     account: address = convert(sale.head & MASK_160, address)
     collateral: address = convert(sale.asset & MASK_160, address)
     if lot != 0:
-        self._push(collateral, account, lot)
+        transfers._push(collateral, account, lot)
     log IDutchAuction.AuctionFinished(
         auction_id=auction_id,
         account=account,
@@ -674,8 +669,3 @@ def _finish(auction_id: uint256, sale: Sale, tab: uint256, lot: uint256):
 def _pack(cut: uint256, floor_: uint256, step: uint256, dust: uint256) -> uint256:
     # dev: the setters bound cut and floor below WAD < 2**64, step to 3600 < 2**32, dust below 2**96
     return cut | (floor_ << 64) | (step << 128) | (dust << 160)
-
-
-@internal
-def _push(token: address, receiver: address, amount: uint256):
-    assert extcall IERC20(token).transfer(receiver, amount, default_return_value=True), "auction: transfer failed"

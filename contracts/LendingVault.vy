@@ -35,6 +35,7 @@ from snekmate.auth import ownable
 from snekmate.auth import ownable_2step
 from snekmate.tokens import erc20
 from snekmate.utils import math
+from modules import transfers
 
 initializes: ownable
 initializes: ownable_2step[ownable := ownable]
@@ -76,13 +77,12 @@ _BASE_SCALE: immutable(uint256)
 # Price source of the risk engine (the vault itself prices nothing), kept for integrators.
 oracle: public(immutable(address))
 
-# The risk engine: lists collateral, checks opening limits, and is the only contract that may seize
-# collateral and write down debt.
-engine: public(address)
+# One word, read together by borrow and remove_collateral: the risk engine (bits 0-159; it lists collateral,
+# checks opening limits, and is the only contract that may seize collateral and write down debt) and the
+# pause flag (bit 160: deposit, mint, borrow and remove_collateral stop while it is set).
+_control: uint256
 # May pause deposits, borrows and collateral removals (never repayments or collateral additions).
 guardian: public(address)
-# True while deposit, mint, borrow and remove_collateral are paused.
-paused: public(bool)
 
 # Base asset held for lenders, borrowers and reserves, base units (donations are not counted).
 _cash: uint256
@@ -156,7 +156,7 @@ def convertToAssets(shareAmount: uint256) -> uint256:
 @external
 @view
 def maxDeposit(owner: address) -> uint256:
-    if self.paused:
+    if self._control >> 160 != 0:
         return 0
     return max_value(uint256)
 
@@ -164,7 +164,7 @@ def maxDeposit(owner: address) -> uint256:
 @external
 @view
 def maxMint(owner: address) -> uint256:
-    if self.paused:
+    if self._control >> 160 != 0:
         return 0
     return max_value(uint256)
 
@@ -217,7 +217,7 @@ def deposit(assets: uint256, receiver: address) -> uint256:
     self._accrue()
     shares: uint256 = self._to_shares(assets, False)
     assert shares != 0, "vault: zero shares"
-    self._pull(asset, assets)
+    transfers._pull(asset, msg.sender, assets)
     self._cash += assets
     erc20._mint(receiver, shares)
     log IERC4626.Deposit(sender=msg.sender, owner=receiver, assets=assets, shares=shares)
@@ -232,7 +232,7 @@ def mint(shares: uint256, receiver: address) -> uint256:
     self._accrue()
     assets: uint256 = self._to_assets(shares, True)
     assert assets != 0, "vault: zero assets"
-    self._pull(asset, assets)
+    transfers._pull(asset, msg.sender, assets)
     self._cash += assets
     erc20._mint(receiver, shares)
     log IERC4626.Deposit(sender=msg.sender, owner=receiver, assets=assets, shares=shares)
@@ -272,7 +272,7 @@ def add_collateral(collateral_asset: address, amount: uint256, account: address)
     self._check_amount(amount)
     assert account != empty(address), "vault: zero account"
     held_bit: uint256 = self._held_bit(collateral_asset)
-    self._pull(collateral_asset, amount)
+    transfers._pull(collateral_asset, msg.sender, amount)
     posted: uint256 = self._collateral[account][collateral_asset]
     if posted == 0:
         self._accounts[account] |= held_bit
@@ -302,7 +302,7 @@ def remove_collateral(collateral_asset: address, amount: uint256, receiver: addr
     self._collateral[msg.sender][collateral_asset] = posted - taken
     self._total_collateral[collateral_asset] -= taken
     self._check_opening(msg.sender, index)
-    self._push(collateral_asset, receiver, taken)
+    transfers._push(collateral_asset, receiver, taken)
     log ILendingVault.CollateralRemoved(account=msg.sender, asset=collateral_asset, amount=taken, receiver=receiver)
 
 
@@ -324,7 +324,7 @@ def borrow(amount: uint256, receiver: address):
     self._total_scaled_debt += scaled
     self._cash -= amount
     self._check_opening(msg.sender, index)
-    self._push(asset, receiver, amount)
+    transfers._push(asset, receiver, amount)
     log ILendingVault.Borrowed(account=msg.sender, amount=amount, receiver=receiver)
 
 
@@ -341,7 +341,7 @@ def repay(amount: uint256, account: address) -> uint256:
     assert scaled != 0, "vault: no debt"
     debt: uint256 = self._debt(scaled, index)
     paid: uint256 = min(amount, debt)
-    self._pull(asset, paid)
+    transfers._pull(asset, msg.sender, paid)
     self._cash += paid
     remaining: uint256 = self._reduce_debt(account, scaled, debt, paid, index)
     log ILendingVault.Repaid(account=account, payer=msg.sender, amount=paid, remaining=remaining)
@@ -419,7 +419,7 @@ def settle_liquidation(
             self._accounts[account] &= ~self._held_bit(collateral_asset)
         self._collateral[account][collateral_asset] = posted - seized
         self._total_collateral[collateral_asset] -= seized
-        self._push(collateral_asset, receiver, seized)
+        transfers._push(collateral_asset, receiver, seized)
     # dev: no event of its own: the engine's Liquidation / AuctionSettled / AuctionOpened events record it
 
     if not write_off or remaining == 0:
@@ -455,6 +455,25 @@ def collateral_of(account: address, collateral_asset: address) -> uint256:
 @view
 def total_collateral(collateral_asset: address) -> uint256:
     return self._total_collateral[collateral_asset]
+
+
+@external
+@view
+def engine() -> address:
+    """
+    @notice The risk engine: it lists collateral, checks opening limits, and alone may seize collateral and
+            write down debt.
+    """
+    return self._engine()
+
+
+@external
+@view
+def paused() -> bool:
+    """
+    @notice True while deposit, mint, borrow and remove_collateral are paused.
+    """
+    return self._control >> 160 != 0
 
 
 @external
@@ -580,7 +599,7 @@ def withdraw_reserves(amount: uint256, receiver: address):
     assert amount <= self._cash, "vault: reserves not in cash"
     self._reserves -= amount
     self._cash -= amount
-    self._push(asset, receiver, amount)
+    transfers._push(asset, receiver, amount)
     log ILendingVault.ReservesWithdrawn(receiver=receiver, amount=amount)
 
 
@@ -591,8 +610,9 @@ def set_engine(engine: address):
     """
     ownable._check_owner()
     assert engine != empty(address), "vault: zero engine"
-    assert self.engine == empty(address), "vault: engine already set"
-    self.engine = engine
+    control: uint256 = self._control
+    assert control & MASK_160 == 0, "vault: engine already set"
+    self._control = control | convert(engine, uint256)
     log ILendingVault.EngineSet(engine=engine)
 
 
@@ -612,7 +632,7 @@ def set_paused(paused: bool):
         assert msg.sender == self.guardian or msg.sender == ownable.owner, "vault: not guardian or owner"
     else:
         ownable._check_owner()
-    self.paused = paused
+    self._control = (self._control & MASK_160) | (convert(paused, uint256) << 160)
     log ILendingVault.PausedSet(paused=paused, by=msg.sender)
 
 
@@ -668,7 +688,7 @@ def _exit(assets: uint256, shares: uint256, receiver: address, owner: address):
         erc20._spend_allowance(owner, msg.sender, shares)
     erc20._burn(owner, shares)
     self._cash -= assets
-    self._push(asset, receiver, assets)
+    transfers._push(asset, receiver, assets)
     log IERC4626.Withdraw(sender=msg.sender, receiver=receiver, owner=owner, assets=assets, shares=shares)
 
 
@@ -812,7 +832,7 @@ def _check_opening(account: address, index: uint256):
         return
     position: ILendingVault.Position = self._position(account, index)
     # dev: the engine reverts with the limit exceeded; it returns true otherwise
-    assert staticcall ILiquidationEngine(self.engine).check_opening(position.debt, position.assets, position.amounts)
+    assert staticcall ILiquidationEngine(self._engine()).check_opening(position.debt, position.assets, position.amounts)
 
 
 @internal
@@ -840,7 +860,13 @@ def _check_receiver(receiver: address):
 @internal
 @view
 def _check_not_paused():
-    assert not self.paused, "vault: paused"
+    assert self._control >> 160 == 0, "vault: paused"
+
+
+@internal
+@view
+def _engine() -> address:
+    return convert(self._control & MASK_160, address)
 
 
 @internal
@@ -879,22 +905,4 @@ def _check_liquidity(amount: uint256):
 @internal
 @view
 def _check_engine():
-    assert msg.sender == self.engine, "vault: caller is not the engine"
-
-
-# ---------------------------------------------------------------- internal: tokens
-
-
-@internal
-def _pull(token: address, amount: uint256):
-    """
-    @notice Take `amount` of `token` from the caller; tokens that deliver less (fee on transfer) are rejected.
-    """
-    before: uint256 = staticcall IERC20(token).balanceOf(self)
-    assert extcall IERC20(token).transferFrom(msg.sender, self, amount, default_return_value=True), "vault: transfer failed"
-    assert staticcall IERC20(token).balanceOf(self) - before == amount, "vault: fee-on-transfer token"
-
-
-@internal
-def _push(token: address, receiver: address, amount: uint256):
-    assert extcall IERC20(token).transfer(receiver, amount, default_return_value=True), "vault: transfer failed"
+    assert msg.sender == self._engine(), "vault: caller is not the engine"

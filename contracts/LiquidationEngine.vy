@@ -43,6 +43,7 @@ from snekmate.auth import ownable_2step
 from snekmate.utils import math
 from modules import risk
 from modules import liquidation_plan
+from modules import transfers
 
 initializes: ownable
 initializes: ownable_2step[ownable := ownable]
@@ -271,7 +272,7 @@ def claim_refund(receiver: address) -> uint256:
     amount: uint256 = self.refunds[msg.sender]
     assert amount != 0, "engine: no refund"
     self.refunds[msg.sender] = 0
-    self._push_base(receiver, amount)
+    transfers._push(base_asset, receiver, amount)
     log ILiquidationEngine.RefundClaimed(account=msg.sender, receiver=receiver, amount=amount)
     return amount
 
@@ -306,7 +307,10 @@ def check_opening(
     if debt == 0:
         return True
     position: ILendingVault.Position = ILendingVault.Position(debt=debt, assets=assets, amounts=amounts)
-    t: risk.Totals = self._totals(position, self._read_prices(position), 0, True)
+    prices: DynArray[uint256, MAX_COLLATERALS] = []
+    base_price: uint256 = 0
+    prices, base_price = self._read_prices(position)
+    t: risk.Totals = self._totals(position, prices, base_price, True)
     opening: uint256 = self._open_limits
     assert t.debt_value <= t.borrow_capacity, "engine: exceeds max ltv"
     assert risk._risk_ratio(t, self._liq_limits_now() & MASK_72) <= opening & MASK_128, "engine: exceeds max risk ratio"
@@ -503,13 +507,13 @@ def _settle_auction(auction_id: uint256, info: IDutchAuction.AuctionInfo) -> uin
     repaid: uint256 = min(fresh, debt)
     bad_debt: uint256 = 0
     if repaid != 0:
-        self._push_base(vault, repaid)
+        transfers._push(base_asset, vault, repaid)
     if repaid != 0 or (info.finished and debt != 0):
         # dev: an ended auction leaves a shortfall to write off only when no collateral value is left
         write_off: bool = info.finished and debt > repaid
         if write_off:
             position: ILendingVault.Position = staticcall ILendingVault(vault).position_of(info.account)
-            write_off = not self._has_value(position, self._read_prices(position))
+            write_off = not self._has_value(position, self._read_prices(position)[0])
         bad_debt = extcall ILendingVault(vault).settle_liquidation(
             info.account, info.collateral, 0, self, repaid, 0, write_off
         )
@@ -549,26 +553,25 @@ def _refund(account: address, amount: uint256):
         log ILiquidationEngine.RefundHeld(account=account, amount=amount)
 
 
-@internal
-def _push_base(receiver: address, amount: uint256):
-    assert extcall IERC20(base_asset).transfer(receiver, amount, default_return_value=True), (
-        "engine: transfer failed"
-    )
-
-
 # ---------------------------------------------------------------- internal: risk
 
 
 @internal
 @view
-def _read_prices(position: ILendingVault.Position) -> DynArray[uint256, MAX_COLLATERALS]:
+def _read_prices(position: ILendingVault.Position) -> (DynArray[uint256, MAX_COLLATERALS], uint256):
     """
-    @notice The oracle price of every asset `position` holds, in its order.
+    @notice The oracle price of every asset `position` holds, in its order, and of the base asset:
+            one oracle call for the whole account.
     """
-    prices: DynArray[uint256, MAX_COLLATERALS] = []
+    assets: DynArray[address, MAX_COLLATERALS + 1] = []
     for asset: address in position.assets:
-        prices.append(staticcall IPriceOracle(oracle).price(asset))
-    return prices
+        assets.append(asset)
+    assets.append(base_asset)
+    read: DynArray[uint256, MAX_COLLATERALS + 1] = staticcall IPriceOracle(oracle).prices(assets)
+    prices: DynArray[uint256, MAX_COLLATERALS] = []
+    for i: uint256 in range(len(position.assets), bound=MAX_COLLATERALS):
+        prices.append(read[i])
+    return prices, read[len(position.assets)]
 
 
 @internal
@@ -577,8 +580,8 @@ def _totals(
     position: ILendingVault.Position, prices: DynArray[uint256, MAX_COLLATERALS], base_price: uint256, opening: bool
 ) -> risk.Totals:
     """
-    @notice The sums behind every metric; `prices` are those of `position.assets`. A zero `base_price` is read
-            from the oracle. With `opening` (borrow and collateral removal only), each asset's `max_ltv` is
+    @notice The sums behind every metric; `prices` are those of `position.assets`, `base_price` the debt's.
+            With `opening` (borrow and collateral removal only), each asset's `max_ltv` is
             scaled by the oracle's volatility factor.
     """
     t: risk.Totals = empty(risk.Totals)
@@ -589,13 +592,14 @@ def _totals(
             # dev: rounds down (favours the protocol); the factor is exactly WAD while the asset's k is 0
             config.max_ltv = config.max_ltv * staticcall IPriceOracle(oracle).ltv_factor(asset) // WAD
         t = risk._add(
-            t, risk._value(position.amounts[i], prices[i], config.scale, False), config.max_ltv, config.liq_ltv, config.risk_factor
+            t,
+            risk._value(position.amounts[i], prices[i], config.scale, False),
+            config.max_ltv,
+            config.liq_ltv,
+            config.risk_factor,
         )
     if position.debt != 0:
-        price: uint256 = base_price
-        if price == 0:
-            price = staticcall IPriceOracle(oracle).price(base_asset)
-        t.debt_value = risk._value(position.debt, price, _BASE_UNIT, True)
+        t.debt_value = risk._value(position.debt, base_price, _BASE_UNIT, True)
     return t
 
 
@@ -608,8 +612,9 @@ def _judge(
     @notice What a liquidation of `position` against `collateral` needs, and the value of every other
             collateral it holds (WAD USD, rounded down: zero means nothing else is worth anything).
     """
-    prices: DynArray[uint256, MAX_COLLATERALS] = self._read_prices(position)
-    base_price: uint256 = staticcall IPriceOracle(oracle).price(base_asset)
+    prices: DynArray[uint256, MAX_COLLATERALS] = []
+    base_price: uint256 = 0
+    prices, base_price = self._read_prices(position)
     t: risk.Totals = self._totals(position, prices, base_price, False)
     snap: ILiquidationEngine.LiquidationSnapshot = ILiquidationEngine.LiquidationSnapshot(
         liquidatable=self._is_liquidatable(t, self._liq_limits_now()),
@@ -673,8 +678,8 @@ def _lerp(old: uint256, new: uint256, ramp_end: uint256) -> uint256:
     """
     left: uint256 = ramp_end - block.timestamp
     if new >= old:
-        return new - ((new - old) * left + RAMP_TIME - 1) // RAMP_TIME
-    return new + ((old - new) * left + RAMP_TIME - 1) // RAMP_TIME
+        return new - math._ceil_div((new - old) * left, RAMP_TIME)
+    return new + math._ceil_div((old - new) * left, RAMP_TIME)
 
 
 @internal

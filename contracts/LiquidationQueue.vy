@@ -40,6 +40,7 @@ from snekmate.auth import ownable_2step
 from snekmate.utils import math
 
 from modules import pool_math
+from modules import transfers
 
 initializes: ownable
 initializes: ownable_2step[ownable := ownable]
@@ -247,9 +248,7 @@ def submit_bid(collateral: address, slot: uint256, amount: uint256) -> uint256:
     active, incoming = self._slot_amounts(collateral, slot)
     assert active + incoming + self._slots[collateral][slot].waiting + amount <= MAX_AMOUNT, "queue: slot full"
 
-    balance_before: uint256 = staticcall IERC20(_BASE).balanceOf(self)
-    assert extcall IERC20(_BASE).transferFrom(msg.sender, self, amount, default_return_value=True)
-    assert staticcall IERC20(_BASE).balanceOf(self) - balance_before == amount, "queue: fee-on-transfer token"
+    transfers._pull(_BASE, msg.sender, amount)
 
     bid_id: uint256 = self._next_bid_id
     self._next_bid_id = bid_id + 1
@@ -363,7 +362,7 @@ def retract_bid(bid_id: uint256, amount: uint256):
         if left == 0 and self._bids[bid_id].ledger == LEDGER_BIAS:
             self._delete_bid(bid_id)
 
-    assert extcall IERC20(_BASE).transfer(msg.sender, taken, default_return_value=True)
+    transfers._push(_BASE, msg.sender, taken)
     log ILiquidationQueue.BidRetracted(bid_id=bid_id, owner=msg.sender, amount=taken, remaining=left)
 
 
@@ -477,11 +476,9 @@ def fill(
     # rounds down: the keeper's cut never exceeds its fee
     result.keeper_cut = result.raised * keeper_fee // WAD
     if result.keeper_cut != 0:
-        assert extcall IERC20(_BASE).transfer(keeper, result.keeper_cut, default_return_value=True)
+        transfers._push(_BASE, keeper, result.keeper_cut)
     if result.raised != result.keeper_cut:
-        assert extcall IERC20(_BASE).transfer(
-            base_receiver, result.raised - result.keeper_cut, default_return_value=True
-        )
+        transfers._push(_BASE, base_receiver, result.raised - result.keeper_cut)
     return result
 
 
@@ -807,7 +804,7 @@ def _delete_bid(bid_id: uint256):
 @internal
 def _pay(token: address, amount: uint256):
     if amount != 0:
-        assert extcall IERC20(token).transfer(msg.sender, amount, default_return_value=True)
+        transfers._push(token, msg.sender, amount)
 
 
 @internal

@@ -48,6 +48,8 @@ interface AggregatorV3:
 WAD: constant(uint256) = 10**18
 # Feeds per asset, at most.
 MAX_FEEDS: constant(uint256) = 3
+# Assets one `prices` call reads: an account's eight collaterals and the base asset.
+MAX_PRICES: constant(uint256) = 9
 # Feeds answering with more decimals cannot be scaled up to WAD.
 MAX_FEED_DECIMALS: constant(uint8) = 18
 # Hard bounds of `max_age`, seconds.
@@ -61,11 +63,13 @@ ADDRESS_MASK: constant(uint256) = 2**160 - 1
 SCALE_SHIFT: constant(uint256) = 160
 SCALE_MASK: constant(uint256) = 2**60 - 1
 # The head word of an asset adds, above its first Source: the number of feeds (bits 220-221), `max_age`
-# (222-239, at most MAX_MAX_AGE < 2**18) and whether the breaker is on (bit 240, tolerance != 0).
+# (222-239, at most MAX_MAX_AGE < 2**18), whether the breaker is on (bit 240, tolerance != 0) and whether the
+# ltv factor can move (bit 241, k != 0: `ltv_factor` then reads the volatility; otherwise it is 1 at no read).
 COUNT_SHIFT: constant(uint256) = 220
 AGE_SHIFT: constant(uint256) = 222
 AGE_MASK: constant(uint256) = 2**18 - 1
 BREAKER_ON: constant(uint256) = 2**240
+VOLATILITY_ON: constant(uint256) = 2**241
 # (roundId, answer, startedAt, updatedAt, answeredInRound), five ABI words.
 ROUND_DATA_SIZE: constant(uint256) = 160
 # Hard bounds of a configured breaker `tolerance` (0 turns the breaker off), WAD: 0.5% to 50%.
@@ -164,6 +168,18 @@ def price(asset: address) -> uint256:
 
 @external
 @view
+def prices(assets: DynArray[address, MAX_PRICES]) -> DynArray[uint256, MAX_PRICES]:
+    """
+    @notice `price` of each of `assets`, in order: one call prices a whole account (reverts as `price` does).
+    """
+    result: DynArray[uint256, MAX_PRICES] = []
+    for asset: address in assets:
+        result.append(self._price(asset))
+    return result
+
+
+@external
+@view
 def feeds(asset: address) -> DynArray[address, MAX_FEEDS]:
     """
     @notice The feeds of `asset` in configuration order; empty for an unknown asset.
@@ -221,9 +237,13 @@ def set_feeds(asset: address, feeds: DynArray[address, MAX_FEEDS], max_age: uint
         assert decimals <= MAX_FEED_DECIMALS, "oracle: feed decimals above 18"
         sources.append(self._pack(Source(feed=feed, scale=10 ** convert(MAX_FEED_DECIMALS - decimals, uint256))))
 
-    # dev: the breaker bit belongs to `set_breaker`; replacing the feeds keeps it
+    # dev: the breaker and volatility bits belong to their setters; replacing the feeds keeps them
     head: uint256 = sources[0] | (len(sources) << COUNT_SHIFT) | (max_age << AGE_SHIFT)
-    self._head[asset] = head | (self._head[asset] & BREAKER_ON)
+    old: uint256 = self._head[asset]
+    if old == 0 and self._volatility_params[asset].k != 0:
+        # dev: an asset listed again after `remove_asset` keeps the volatility parameters it had
+        old = VOLATILITY_ON
+    self._head[asset] = head | (old & (BREAKER_ON | VOLATILITY_ON))
     for i: uint256 in range(MAX_FEEDS - 1):
         word: uint256 = 0
         if i + 1 < len(sources):
@@ -390,11 +410,11 @@ def ltv_factor(asset: address) -> uint256:
     @dev The vault's opening limits (borrow, remove_collateral) multiply `max_ltv` of `asset`
          by this factor, so new borrowing tightens in volatile markets while the liquidation
          threshold `liq_ltv` stays put. Rounding: volatility rounds up, so the factor errs tight.
-         Reads `k` alone first: with the default k = 0 this costs the vault one storage read.
+         With the default k = 0 it reads only the asset's head word, which pricing the asset warms.
     """
-    k: uint256 = self._volatility_params[asset].k
-    if k == 0:
+    if self._head[asset] & VOLATILITY_ON == 0:
         return WAD
+    k: uint256 = self._volatility_params[asset].k
     cut: uint256 = math._ceil_div(k * self._volatility(self._observation[asset].variance), WAD)
     min_factor: uint256 = self._volatility_params[asset].min_factor
     if cut >= WAD - min_factor:
@@ -469,6 +489,10 @@ def set_volatility_params(asset: address, ewma_lambda: uint256, k: uint256, min_
     assert k <= MAX_K, "oracle: k out of bounds"
     assert min_factor >= MIN_MIN_FACTOR and min_factor <= WAD, "oracle: min_factor out of bounds"
     self._volatility_params[asset] = IPriceOracle.VolatilityParams(ewma_lambda=ewma_lambda, k=k, min_factor=min_factor)
+    head: uint256 = self._head[asset] & ~VOLATILITY_ON
+    if k != 0:
+        head |= VOLATILITY_ON
+    self._head[asset] = head
     log IPriceOracle.VolatilityParamsSet(asset=asset, ewma_lambda=ewma_lambda, k=k, min_factor=min_factor)
 
 

@@ -10,6 +10,8 @@
 @custom:contract-name risk
 """
 
+from snekmate.utils import math
+
 # 1e18 = 100%
 WAD: constant(uint256) = 10**18
 # Reported for a metric that is unbounded (no debt for health; S <= B for ratio and leverage).
@@ -37,7 +39,7 @@ def _value(amount: uint256, price: uint256, scale: uint256, round_up: bool) -> u
     """
     if round_up:
         # dev: debt is valued high (favours the protocol)
-        return (amount * price + scale - 1) // scale
+        return math._ceil_div(amount * price, scale)
     # dev: collateral is valued low (favours the protocol)
     return amount * price // scale
 
@@ -53,7 +55,7 @@ def _add(t: Totals, worth: uint256, max_ltv: uint256, liq_ltv: uint256, risk_fac
     # dev: capacities round down and risk rounds up (neither ever favours the account)
     result.liquidation_capacity += worth * liq_ltv // WAD
     result.borrow_capacity += worth * max_ltv // WAD
-    result.weighted_risk += (worth * risk_factor + WAD - 1) // WAD
+    result.weighted_risk += math._ceil_div(worth * risk_factor, WAD)
     return result
 
 
@@ -72,10 +74,10 @@ def _risk_ratio(t: Totals, base_risk_factor: uint256) -> uint256:
     if t.collateral_value <= t.debt_value:
         return INFINITE
     # dev: round up, risk is never understated (favours the protocol)
-    risk: uint256 = t.weighted_risk + (t.debt_value * base_risk_factor + WAD - 1) // WAD
+    risk: uint256 = t.weighted_risk + math._ceil_div(t.debt_value * base_risk_factor, WAD)
     equity: uint256 = t.collateral_value - t.debt_value
     # dev: round up (favours the protocol)
-    return (risk * WAD + equity - 1) // equity
+    return math._ceil_div(risk * WAD, equity)
 
 
 @internal
@@ -85,7 +87,7 @@ def _leverage(t: Totals) -> uint256:
         return INFINITE
     equity: uint256 = t.collateral_value - t.debt_value
     # dev: round up (favours the protocol)
-    return (t.collateral_value * WAD + equity - 1) // equity
+    return math._ceil_div(t.collateral_value * WAD, equity)
 
 
 @internal

@@ -73,23 +73,23 @@ def check_fee_market(fast, fee_market, lender, borrower, bidder):
 
 
 def test_deposit__fee_on_transfer_base_asset__reverts_and_changes_nothing(fee_market, check_fee_market, lender):
-    check_fee_market("vault: fee-on-transfer token", lender, fee_market["fee_vault"].deposit, 1_000 * 10**6, lender)
+    check_fee_market("transfers: fee-on-transfer token", lender, fee_market["fee_vault"].deposit, 1_000 * 10**6, lender)
 
 
 def test_mint__fee_on_transfer_base_asset__reverts_and_changes_nothing(fee_market, check_fee_market, lender):
-    check_fee_market("vault: fee-on-transfer token", lender, fee_market["fee_vault"].mint, 10**12, lender)
+    check_fee_market("transfers: fee-on-transfer token", lender, fee_market["fee_vault"].mint, 10**12, lender)
 
 
 def test_add_collateral__fee_on_transfer_collateral__reverts_and_changes_nothing(
     fee_market, check_fee_market, borrower
 ):
     vault, token = fee_market["vault"], fee_market["fee_collateral"]
-    check_fee_market("vault: fee-on-transfer token", borrower, vault.add_collateral, token, WAD, borrower)
+    check_fee_market("transfers: fee-on-transfer token", borrower, vault.add_collateral, token, WAD, borrower)
 
 
 def test_submit_bid__fee_on_transfer_base_asset__reverts_and_changes_nothing(fee_market, check_fee_market, bidder):
     queue, token = fee_market["fee_queue"], fee_market["fee_collateral"]
-    check_fee_market("queue: fee-on-transfer token", bidder, queue.submit_bid, token, 0, 1_000 * 10**6)
+    check_fee_market("transfers: fee-on-transfer token", bidder, queue.submit_bid, token, 0, 1_000 * 10**6)
 
 
 # ------------------------------------------------------------------------------------------------ share inflation

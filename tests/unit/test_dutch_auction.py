@@ -867,7 +867,7 @@ def test_incentives__fee_on_transfer_base__reverts(project, owner, oracle, engin
     house = project.DutchAuction.deploy(fee_token, oracle, engine_account, VAULT, engine_account, sender=owner)
     fee_token.mint(owner, 10**9, sender=owner)
     fee_token.approve(house, 10**9, sender=owner)
-    with ape.reverts("auction: fee-on-transfer token"):
+    with ape.reverts("transfers: fee-on-transfer token"):
         house.fund_incentives(10**9, sender=owner)
 
 

@@ -408,7 +408,7 @@ def test_submit_bid__fee_on_transfer_base__reverts(project, owner, bidder, colla
     queue.set_pool_params(collateral, STEP, MAX_SLOT, WAIT, 0, sender=owner)
     fee_token.mint(bidder, 1_000, sender=bidder)
     fee_token.approve(queue, 1_000, sender=bidder)
-    with ape.reverts("queue: fee-on-transfer token"):
+    with ape.reverts("transfers: fee-on-transfer token"):
         queue.submit_bid(collateral, 0, 1_000, sender=bidder)
 
 
