@@ -44,6 +44,7 @@ from snekmate.utils import math
 from modules import risk
 from modules import liquidation_plan
 from modules import transfers
+from modules import conversions
 
 initializes: ownable
 initializes: ownable_2step[ownable := ownable]
@@ -204,7 +205,7 @@ def liquidate(account: address, collateral: address, max_repay: uint256) -> (uin
         if write_off:
             config: ILiquidationEngine.CollateralConfig = self._load_config(collateral)
             left: uint256 = snap.collateral_amount - fill.collateral
-            write_off = risk._value(left, snap.collateral_price, config.scale, False) == 0
+            write_off = conversions._value(left, snap.collateral_price, config.scale, False) == 0
         bad_debt = extcall ILendingVault(vault).settle_liquidation(
             account, collateral, fill.collateral, queue, repaid, protocol_cut, write_off
         )
@@ -593,13 +594,13 @@ def _totals(
             config.max_ltv = config.max_ltv * staticcall IPriceOracle(oracle).ltv_factor(asset) // WAD
         t = risk._add(
             t,
-            risk._value(position.amounts[i], prices[i], config.scale, False),
+            conversions._value(position.amounts[i], prices[i], config.scale, False),
             config.max_ltv,
             config.liq_ltv,
             config.risk_factor,
         )
     if position.debt != 0:
-        t.debt_value = risk._value(position.debt, base_price, _BASE_UNIT, True)
+        t.debt_value = conversions._value(position.debt, base_price, _BASE_UNIT, True)
     return t
 
 
@@ -629,7 +630,7 @@ def _judge(
         if position.assets[i] == collateral:
             snap.collateral_amount = position.amounts[i]
             snap.collateral_price = prices[i]
-            other_value -= risk._value(position.amounts[i], prices[i], self._load_config(collateral).scale, False)
+            other_value -= conversions._value(position.amounts[i], prices[i], self._load_config(collateral).scale, False)
     return snap, other_value
 
 
@@ -640,7 +641,7 @@ def _has_value(position: ILendingVault.Position, prices: DynArray[uint256, MAX_C
     @notice True while any collateral of `position` is still worth something at oracle prices.
     """
     for i: uint256 in range(len(position.assets), bound=MAX_COLLATERALS):
-        if risk._value(position.amounts[i], prices[i], self._load_config(position.assets[i]).scale, False) != 0:
+        if conversions._value(position.amounts[i], prices[i], self._load_config(position.assets[i]).scale, False) != 0:
             return True
     return False
 

@@ -25,6 +25,7 @@ implements: ILiquidationLens
 
 from modules import risk
 from modules import liquidation_plan
+from modules import conversions
 
 
 MAX_BATCH: constant(uint256) = 500
@@ -280,13 +281,13 @@ def _health(position: ILendingVault.Position, market: Market) -> ILiquidationEng
         config: ILiquidationEngine.CollateralConfig = market.configs[i]
         t = risk._add(
             t,
-            risk._value(position.amounts[j], market.prices[i], config.scale, False),
+            conversions._value(position.amounts[j], market.prices[i], config.scale, False),
             config.max_ltv,
             config.liq_ltv,
             config.risk_factor,
         )
     if position.debt != 0:
-        t.debt_value = risk._value(position.debt, market.base_price, _BASE_UNIT, True)
+        t.debt_value = conversions._value(position.debt, market.base_price, _BASE_UNIT, True)
     limits: ILiquidationEngine.RiskLimits = market.limits
     return ILiquidationEngine.AccountHealth(
         collateral_value=t.collateral_value,

@@ -11,6 +11,7 @@
 """
 
 from snekmate.utils import math
+from . import conversions
 
 
 # 100% in WAD
@@ -95,11 +96,10 @@ def _auction_slice(
     if repaid >= target or left == 0:
         return empty(Slice)
     tab: uint256 = target - repaid
-    # dev: round down as the slots do
-    top_usd: uint256 = collateral_price * (WAD - premium_cap) // WAD
+    top_usd: uint256 = conversions._discounted(collateral_price, premium_cap)
     top: uint256 = top_usd * WAD // base_price
     if top == 0:
         return empty(Slice)
     # dev: round up, the lot must raise the whole tab at the top price
-    lot: uint256 = min(math._mul_div(tab * unit, base_price, top_usd * base_unit, True), left)
+    lot: uint256 = min(conversions._collateral_for(tab, base_price * unit, top_usd * base_unit, True), left)
     return Slice(lot=lot, tab=tab, top=top)

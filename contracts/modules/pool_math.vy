@@ -20,6 +20,7 @@
 """
 
 from snekmate.utils import math
+from . import conversions
 
 
 # 100% in WAD
@@ -56,8 +57,7 @@ def _slot_price(collateral_price: uint256, slot: uint256, premium_step: uint256)
     """
     @notice Price of slot `slot` in WAD USD per whole collateral token.
     """
-    # rounds down: a lower slot price gives the pool more collateral per unit of base
-    return collateral_price * (WAD - slot * premium_step) // WAD
+    return conversions._discounted(collateral_price, slot * premium_step)
 
 
 @internal
@@ -76,11 +76,11 @@ def _quote(
     """
     u: uint256 = min(active, funds_left)
     # rounds up: the pool receives at least the value of the base it gives
-    x: uint256 = math._mul_div(u, base_value, slot_value, True)
+    x: uint256 = conversions._collateral_for(u, base_value, slot_value, True)
     if x > collateral_left:
         x = collateral_left
         # rounds down: the pool gives at most the value of the capped collateral
-        u = math._mul_div(x, slot_value, base_value, False)
+        u = conversions._base_for(x, base_value, slot_value, False)
     return u, x
 
 

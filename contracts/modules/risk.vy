@@ -33,19 +33,6 @@ struct Totals:
 
 @internal
 @pure
-def _value(amount: uint256, price: uint256, scale: uint256, round_up: bool) -> uint256:
-    """
-    @notice WAD USD value of `amount` base units of a token with `scale = 10**decimals`.
-    """
-    if round_up:
-        # dev: debt is valued high (favours the protocol)
-        return math._ceil_div(amount * price, scale)
-    # dev: collateral is valued low (favours the protocol)
-    return amount * price // scale
-
-
-@internal
-@pure
 def _add(t: Totals, worth: uint256, max_ltv: uint256, liq_ltv: uint256, risk_factor: uint256) -> Totals:
     """
     @notice `t` with one more collateral worth `worth` (WAD USD), with these parameters (WAD).
