@@ -306,9 +306,12 @@ class Signer:
     """
 
     def __init__(self, private_key: str | bytes) -> None:
-        raw = bytes.fromhex(private_key.removeprefix("0x")) if isinstance(private_key, str) else bytes(private_key)
+        try:
+            raw = bytes.fromhex(private_key.removeprefix("0x")) if isinstance(private_key, str) else bytes(private_key)
+        except ValueError:
+            raw = b""  # not hex: the message below, which does not echo the text
         if len(raw) != 32:
-            raise ValueError("a private key is 32 bytes")
+            raise ValueError("a private key is 32 bytes, hex-encoded")
         try:
             self._key = coincurve.PrivateKey(raw)
         except ValueError as exc:  # zero or not below the curve order; the message must not echo the key
