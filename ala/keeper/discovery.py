@@ -191,7 +191,7 @@ class Discovery:
             bids: list[tuple[int, str, int, str, int]] = []
             activated: list[int] = []
             fresh: list[tuple[tuple[str, str], int]] = []
-            feeds_changed = False
+            feeds_changed: int | None = None  # block of the first FeedsSet/AssetRemoved in this chunk
             for entry in logs:
                 if entry.get("removed"):
                     continue
@@ -226,7 +226,7 @@ class Discovery:
                     activated.append(int(entry["topics"][1], 16))
                     k.liquidations.liquidity_arrived(block)
                 elif source == oracle and topic0 in (abi.FEEDS_SET.topic, abi.ASSET_REMOVED.topic):
-                    feeds_changed = True
+                    feeds_changed = block if feeds_changed is None else min(feeds_changed, block)
                 elif source in price_sources and topic0 in PRICE_TOPICS:
                     report.price_updates += topic0 != abi.NEW_ROUND.topic
                     if report.price_seen_at is None:
@@ -246,13 +246,15 @@ class Discovery:
             report.new_bids += len(bids)
             self.checkpoint = max(self.checkpoint, to)
             frm = to + 1
-            if feeds_changed:
-                # the oracle's feeds changed: resolve them again and read the new aggregators' logs from here
+            if feeds_changed is not None:
+                # the oracle's feeds changed: resolve them again and read this chunk again from the change on,
+                # now with the new aggregators (what was applied already is skipped)
                 self.resolve_feeds()
                 price_sources = {a.lower() for a in self.aggregators.values()}
                 addresses = sorted({*addresses, *self.aggregators.values()})
                 k.liquidations.full_scan_needed()
                 k.breakers.price_seen = True
+                frm = feeds_changed
         self.remember(head, head_block.get("hash"))
         floor = self.checkpoint - max(k.config.reorg_depth, 1)
         self._applied = {key: b for key, b in self._applied.items() if b > floor}
