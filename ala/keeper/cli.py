@@ -74,7 +74,11 @@ def keeper_options(*, short_verbose: bool = True) -> Callable[[Callable], Callab
             "--bump-after", type=click.FloatRange(min=0), default=30.0, show_default=True, help="seconds pending"
         ),
         click.option(
-            "--bump-after-blocks", type=click.IntRange(min=0), default=3, show_default=True, help="blocks pending"
+            "--bump-after-blocks",
+            type=click.IntRange(min=0),
+            default=0,
+            show_default=True,
+            help="blocks pending (0: off)",
         ),
         click.option("--rpc-timeout", type=click.FloatRange(min=0.1), default=10.0, show_default=True),
         click.option("--no-activate", is_flag=True, help="do not activate due bids"),

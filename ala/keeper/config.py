@@ -50,9 +50,10 @@ class FeeConfig:
     base_fee_multiplier: float = 2.0
     # never offer more than this per gas, bumps included
     max_fee: int = 500 * GWEI
-    # replace a transaction still pending after this many seconds or this many blocks (0: seconds only) ...
+    # replace a transaction still pending after this many seconds, or this many blocks (0: off; blocks an automining
+    # dev node mines for our own burst would count, so seconds are the default) ...
     bump_after: float = 30.0
-    bump_after_blocks: int = 3
+    bump_after_blocks: int = 0
     # ... with fees raised by this percentage (12.5 % is what nodes require for a replacement)
     bump_percent: float = 12.5
 

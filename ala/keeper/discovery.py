@@ -119,6 +119,10 @@ class Discovery:
             return False  # the usual case on a chain that moves one block per poll: no request
         if number == self.checkpoint and head.get("hash") == self.hashes[self.checkpoint]:
             return False
+        # one request in the usual case: the checkpoint's block is still the one this keeper read
+        block = k.rpc.block(self.checkpoint)
+        if isinstance(block, dict) and block.get("hash") == self.hashes[self.checkpoint]:
+            return False
         numbers = list(reversed(self.hashes))
         blocks = k.rpc.batch([("eth_getBlockByNumber", [hex(n), False]) for n in numbers])
         for n, block in zip(numbers, blocks, strict=True):
