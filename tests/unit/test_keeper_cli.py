@@ -62,3 +62,29 @@ def test_metrics__observe__counts_skips_by_reason_and_reaction():
     assert 'ala_keeper_last_block{keeper="k1"} 42.0' in text
     assert 'ala_keeper_reaction_seconds_bucket{keeper="k1",le="0.1"} 1.0' in text
     assert metrics.health() == (True, "ok")
+
+
+DEPLOYMENT = {"engine": "0x" + "11" * 20, "vault": "0x" + "22" * 20, "queue": "0x" + "33" * 20, "block": 7}
+
+
+def _config(args, live):
+    from ala.keeper.cli import build_config, command
+
+    ctx = command.make_context("ala-keeper", ["--rpc-url", "http://127.0.0.1:1", *args])
+    options = {k: v for k, v in ctx.params.items() if k not in ("rpc_url", "deployment", "key_env")}
+    return build_config(DEPLOYMENT, rpc_url="http://127.0.0.1:1", private_key=KEY, live=live, **options)
+
+
+def test_cli__auto_defaults__on_for_live_networks_off_for_local():
+    live, local = _config([], live=True), _config([], live=False)
+    assert (live.min_profit, local.min_profit) == (1.2, None)
+    assert (live.activation_stagger, local.activation_stagger) == (12.0, 0.0)
+    assert (live.min_balance, local.min_balance) == (5 * 10**16, 0)
+    assert live.reorg_depth == local.reorg_depth == 3
+    assert live.start_block == 7
+
+
+def test_cli__explicit_values__win_over_auto():
+    config = _config(["--min-profit", "off", "--activation-stagger", "3", "--min-balance-eth", "1"], live=True)
+    assert config.min_profit is None and config.activation_stagger == 3.0 and config.min_balance == 10**18
+    assert _config(["--min-profit", "2.5"], live=False).min_profit == 2.5
