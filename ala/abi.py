@@ -209,6 +209,13 @@ BREAKER_STATUS_OF = Function(
 )
 POKE = Function("poke(address)", "(uint256)")
 PRICE = Function("price(address)", "(uint256)")
+ORACLE_FEEDS = Function("feeds(address)", "(address[])")
+KEEPER_FEE = Function("keeper_fee()", "(uint256)")
+
+# Chainlink proxies (EACAggregatorProxy) and aggregators
+AGGREGATOR = Function("aggregator()", "(address)")
+PHASE_ID = Function("phaseId()", "(uint16)")
+LATEST_ROUND_DATA = Function("latestRoundData()", "(uint80,int256,uint256,uint256,uint80)")
 
 # ---------------------------------------------------------------- events
 
@@ -235,6 +242,18 @@ RISK_LIMITS_SET = Event(
 )
 ANSWER_UPDATED = Event("AnswerUpdated(int256 indexed current, uint256 indexed roundId, uint256 updatedAt)")
 NEW_ROUND = Event("NewRound(uint256 indexed roundId, address indexed startedBy, uint256 startedAt)")
+# OCR aggregators (behind mainnet proxies) report each round with NewTransmission; OCR1 and OCR2 differ in shape
+NEW_TRANSMISSION_OCR1 = Event(
+    "NewTransmission(uint32 indexed aggregatorRoundId, int192 answer, address transmitter, int192[] observations,"
+    " bytes observers, bytes32 rawReportContext)"
+)
+NEW_TRANSMISSION_OCR2 = Event(
+    "NewTransmission(uint32 indexed aggregatorRoundId, int192 answer, address transmitter,"
+    " uint32 observationsTimestamp, int192[] observations, bytes observers, int192 juelsPerFeeCoinTokens,"
+    " bytes32 configDigest, uint40 epochAndRound)"
+)
+FEEDS_SET = Event("FeedsSet(address indexed asset, address[] feeds, uint256 max_age, uint256 max_spread)")
+ASSET_REMOVED = Event("AssetRemoved(address indexed asset)")
 
 # What each contract must expose for the keeper (checked against the compiled ABIs by the tests).
 KEEPER_SURFACE: dict[str, list[Function | Event]] = {
@@ -251,6 +270,7 @@ KEEPER_SURFACE: dict[str, list[Function | Event]] = {
         SETTLE_AUCTION,
         COLLATERAL_CONFIGURED,
         RISK_LIMITS_SET,
+        KEEPER_FEE,
     ],
     "LiquidationLens": [LIQUIDATABLE, PREVIEW_LIQUIDATION, ACCOUNTS_HEALTH, LENS_ENGINE],
     "DutchAuction": [NEXT_AUCTION_ID, AUCTION_INFO_OF, AUCTION_STATUS, TAKE, REDO],
@@ -262,8 +282,18 @@ KEEPER_SURFACE: dict[str, list[Function | Event]] = {
         BORROWED,
     ],
     "LiquidationQueue": [USABLE_LIQUIDITY, ACTIVATE_BIDS, BID_INFO_OF, NEXT_BID_ID, BID_SUBMITTED, BID_ACTIVATED],
-    "MockAggregator": [ANSWER_UPDATED, NEW_ROUND],
-    "PriceOracle": [TOLERANCE, LIQUIDATIONS_PAUSED, BREAKER_STATUS_OF, POKE, PRICE],
+    "MockAggregator": [ANSWER_UPDATED, NEW_ROUND, LATEST_ROUND_DATA],
+    "MockAggregatorProxy": [AGGREGATOR, PHASE_ID, LATEST_ROUND_DATA],
+    "PriceOracle": [
+        TOLERANCE,
+        LIQUIDATIONS_PAUSED,
+        BREAKER_STATUS_OF,
+        POKE,
+        PRICE,
+        ORACLE_FEEDS,
+        FEEDS_SET,
+        ASSET_REMOVED,
+    ],
     "MockERC20": [BALANCE_OF, DECIMALS, ALLOWANCE, APPROVE],
 }
 

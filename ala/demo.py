@@ -21,7 +21,7 @@ from typing import Any
 
 from ala import paths
 from ala.bulk import Bulk, Call, Rpc, encode
-from ala.deploy import ROOT, System, deploy_system, load_system, write_deployment
+from ala.deploy import DEPLOYMENTS, ROOT, System, deploy_system, load_system, write_deployment
 from ala.params import DEFAULT_PARAMS, AuctionParams, SystemParams, load, wad
 from ala.report import Timeline, build_report, write_report
 from ala.scenario import Market, drive, fund_market
@@ -120,9 +120,10 @@ class Demo:
         self.console.print(text)
 
     def deploy(self, project: Any, owner: Any, chain: Any, ecosystem: str, network: str) -> System:
-        system = deploy_system(project, owner, self.params, chain)
+        # every mock feed behind a Chainlink-style proxy, as on mainnet: the keeper must follow the aggregators
+        system = deploy_system(project, owner, self.params, chain, feed_proxies=True)
         path = write_deployment(system, ecosystem, network)
-        self.say(f"deployed on {ecosystem}:{network} at block {system.block}: {path.relative_to(ROOT)}")
+        self.say(f"deployed on {ecosystem}:{network} at block {system.block}: {path}")
         for name in ("oracle", "vault", "queue", "engine", "lens", "auction"):
             if getattr(system, name) is not None:
                 self.say(f"  {name:<7} {getattr(system, name).address}")
@@ -273,7 +274,7 @@ def run_demo(options: DemoOptions, console: Any) -> dict[str, Any]:
                 system = demo.deploy(project, owner, chain, "ethereum", "mainnet")
                 upstream_block = chain.blocks.head.number
             with networks.parse_network_choice("ethereum:mainnet-fork:foundry") as provider:
-                forked = load_system(project, ROOT / "deployments" / "ethereum-mainnet.json", demo.params)
+                forked = load_system(project, DEPLOYMENTS / "ethereum-mainnet.json", demo.params)
                 console.print(f"forked upstream at block {chain.blocks.head.number} on {provider.uri}")
                 report = demo.run(forked, provider.uri, owner, keeper_key)
             upstream_after = int(Rpc(upstream).call("eth_blockNumber"), 16)

@@ -15,7 +15,8 @@ from typing import Any
 from ala.params import SystemParams, TokenParams, wad
 
 ROOT = Path(__file__).resolve().parent.parent
-DEPLOYMENTS = ROOT / "deployments"
+# relative to the working directory (an installed package has no repository around it)
+DEPLOYMENTS = Path("deployments")
 
 
 @dataclass
@@ -33,6 +34,8 @@ class System:
     auction: Any = None  # the DutchAuction house, when the parameters ask for one
     feeds: dict[str, list[Any]] = field(default_factory=dict)  # symbol -> feeds
     block: int = 0
+    # symbol -> the Chainlink-style proxies in front of `feeds` (what the oracle holds), when deployed with proxies
+    proxies: dict[str, list[Any]] = field(default_factory=dict)
 
     @property
     def collaterals(self) -> dict[str, Any]:
@@ -55,7 +58,8 @@ class System:
             "lens": self.lens.address,
             "auction": self.auction.address if self.auction is not None else "",
             "tokens": {s: t.address for s, t in self.tokens.items()},
-            "feeds": {s: [f.address for f in fs] for s, fs in self.feeds.items()},
+            "feeds": {s: [f.address for f in fs] for s, fs in (self.proxies or self.feeds).items()},
+            **({"aggregators": {s: [f.address for f in fs] for s, fs in self.feeds.items()}} if self.proxies else {}),
             "params": _jsonable(self.params),
         }
 
@@ -92,8 +96,26 @@ def _token_and_feeds(project: Any, sender: Any, spec: TokenParams, chain_at: Any
     return token, feeds
 
 
-def deploy_system(project: Any, sender: Any, params: SystemParams, chain: Any = None) -> System:
-    """Deploy tokens and feeds (mocks unless addresses are given), oracle, vault, queue, engine and lens; wire them."""
+def deploy_proxies(
+    project: Any, sender: Any, params: SystemParams, feeds: dict[str, list[Any]]
+) -> dict[str, list[Any]]:
+    """A MockAggregatorProxy (EACAggregatorProxy-like: forwards reads, emits nothing) in front of every mock feed;
+    feeds the parameters name (real ones, proxies already) stay as they are."""
+    out = {}
+    for spec in (params.base, *params.collaterals):
+        fs = feeds[spec.symbol]
+        out[spec.symbol] = fs if spec.feeds else [project.MockAggregatorProxy.deploy(f, sender=sender) for f in fs]
+    return out
+
+
+def deploy_system(
+    project: Any, sender: Any, params: SystemParams, chain: Any = None, *, feed_proxies: bool = False
+) -> System:
+    """Deploy tokens and feeds (mocks unless addresses are given), oracle, vault, queue, engine and lens; wire them.
+
+    With `feed_proxies`, the oracle reads each feed through a Chainlink-style proxy, as on mainnet; `System.feeds`
+    stays the aggregators (where prices are posted) and `System.proxies` holds what the oracle holds.
+    """
     params.check()
 
     def chain_at(address: str) -> Any:
@@ -107,9 +129,10 @@ def deploy_system(project: Any, sender: Any, params: SystemParams, chain: Any = 
     for spec in (params.base, *params.collaterals):
         tokens[spec.symbol], feeds[spec.symbol] = _token_and_feeds(project, sender, spec, chain_at)
 
+    proxies = deploy_proxies(project, sender, params, feeds) if feed_proxies else {}
     oracle = project.PriceOracle.deploy(sender=sender)
     spread = wad(params.oracle_max_spread)
-    for symbol, fs in feeds.items():
+    for symbol, fs in (proxies or feeds).items():
         oracle.set_feeds(
             tokens[symbol], [f.address for f in fs], params.oracle_max_age, spread if len(fs) > 1 else 0, sender=sender
         )
@@ -166,6 +189,7 @@ def deploy_system(project: Any, sender: Any, params: SystemParams, chain: Any = 
         feeds=feeds,
         block=start_block,
         auction=auction,
+        proxies=proxies,
     )
 
 
@@ -198,7 +222,8 @@ def load_system(project: Any, path: str | Path, params: SystemParams) -> System:
     """Reattach to a recorded deployment."""
     data = json.loads(Path(path).read_text())
     tokens = {s: project.MockERC20.at(a) for s, a in data["tokens"].items()}
-    feeds = {s: [project.MockAggregator.at(a) for a in fs] for s, fs in data["feeds"].items()}
+    feeds = {s: [project.MockAggregator.at(a) for a in fs] for s, fs in data.get("aggregators", data["feeds"]).items()}
+    proxies = {s: [project.MockAggregatorProxy.at(a) for a in fs] for s, fs in data["feeds"].items()}
     return System(
         params=params,
         base=tokens[params.base.symbol],
@@ -211,4 +236,5 @@ def load_system(project: Any, path: str | Path, params: SystemParams) -> System:
         tokens=tokens,
         feeds=feeds,
         block=int(data["block"]),
+        proxies=proxies if "aggregators" in data else {},
     )

@@ -12,7 +12,8 @@ from decimal import Decimal
 from pathlib import Path
 
 WAD = 10**18
-DEFAULT_PARAMS = Path(__file__).resolve().parent.parent / "params" / "local.toml"
+# relative to the working directory (an installed package has no repository around it)
+DEFAULT_PARAMS = Path("params") / "local.toml"
 
 
 def wad(value: float | str | Decimal) -> int:

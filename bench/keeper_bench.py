@@ -10,7 +10,12 @@ are set locally, requests go out in JSON-RPC batches and many transactions share
 - `reaction_seconds`: price update sent -> first liquidation transaction sent by a running keeper;
 - `last_mined_seconds`: price update sent -> last liquidation mined (every account healthy again);
 - `liquidations`, `liquidations_per_second` (mined liquidations / time from first sent to last mined);
-- `scan_seconds_10k`: with `also_10k`, the full scan again after topping the book up to 10,000.
+- `scan_seconds_10k`: with `also_10k`, the full scan again after topping the book up to 10,000;
+- `signing_us_per_tx`: microseconds to sign one liquidation (`ala.rpc.Signer`, libsecp256k1), median of runs.
+
+Every feed sits behind a Chainlink-style proxy (as on mainnet): the keeper follows the aggregators. The
+keeper serves its Prometheus metrics while it runs; with `metrics_sample`, the bench fetches /metrics after
+the liquidations and writes the keeper's lines there.
 
 The keeper runs in-process, in a thread, exactly as `Keeper.run` runs in production (automining
 Anvil, one block per transaction). Nothing is asserted on time: the figures are printed and returned.
@@ -41,7 +46,7 @@ from ala import abi
 from ala.deploy import deploy_system
 from ala.keeper import Keeper, KeeperConfig, StepReport
 from ala.params import CollateralParams, SystemParams, TokenParams
-from ala.rpc import RpcClient, RpcError
+from ala.rpc import RpcClient, RpcError, Signer
 
 ROOT = Path(__file__).resolve().parent.parent
 MANIFEST = ROOT / ".build" / "__local__.json"
@@ -422,6 +427,30 @@ class _Warnings(logging.Handler):
         self._root.setLevel(self._level)
 
 
+def signing_microseconds(runs: int = 5, per_run: int = 2000) -> float:
+    """Microseconds per signed liquidation (EIP-1559, the calldata of `liquidate`), median of `runs`."""
+    signer = Signer(_keeper_key(1))
+    engine = _address("engine")
+    data = abi.LIQUIDATE.encode(_address("account"), _address("collateral"), MAX_UINT)
+    timings = []
+    for run in range(runs):
+        t = time.perf_counter()
+        for nonce in range(run * per_run, (run + 1) * per_run):
+            signer.sign_1559(
+                chain_id=1, nonce=nonce, to=engine, data=data, gas=400_000, max_fee=30 * 10**9, priority_fee=10**9
+            )
+        timings.append((time.perf_counter() - t) / per_run * 1e6)
+    return statistics.median(timings)
+
+
+def _metrics_lines(port: int) -> list[str]:
+    import urllib.request
+
+    with urllib.request.urlopen(f"http://127.0.0.1:{port}/metrics", timeout=5) as resp:
+        text = resp.read().decode()
+    return [line for line in text.splitlines() if line.startswith("ala_keeper_") and "_created" not in line]
+
+
 def _keeper_key(index: int) -> str:
     Account.enable_unaudited_hdwallet_features()
     return Account.from_mnemonic(MNEMONIC, account_path=f"m/44'/60'/0'/0/{index}").key.hex()
@@ -435,6 +464,7 @@ def run_keeper_bench(
     crash: str = "0.90",
     quiet: bool = False,
     anvil_args: tuple[str, ...] = (),
+    metrics_sample: Path | None = None,
 ) -> dict[str, Any]:
     """Measure the keeper; returns the figures (see the module docstring). Stops whatever it started."""
 
@@ -458,7 +488,7 @@ def run_keeper_bench(
         rpc.request("anvil_autoImpersonateAccount", [True])
         rpc.request("anvil_setBalance", [funder, hex(10**24)])
         t = time.time()
-        system = deploy_system(_Project(chain), _Sender(owner), bench_params())
+        system = deploy_system(_Project(chain), _Sender(owner), bench_params(), feed_proxies=True)
         system.block = int(rpc.request("eth_blockNumber"), 16)
         market = Market(chain, system, owner, funder)
         chain.automine(False)
@@ -475,6 +505,7 @@ def run_keeper_bench(
             db_path=str(workdir / "keeper.sqlite"),
             poll_interval=0.05,
             keeper_id="bench",
+            metrics_port=0,
         )
         keeper = Keeper(config)
         warnings = stack.enter_context(_Warnings()).seen
@@ -491,6 +522,7 @@ def run_keeper_bench(
         assert not found
         scan_seconds = statistics.median(scans)
         say(f"full scan of {n_borrowers}: {scan_seconds * 1000:.0f} ms (batch {keeper.batch_size})")
+        say(f"keeper metrics on http://127.0.0.1:{keeper.metrics_port}/metrics")
 
         reports: list[StepReport] = []
         keeper.on_report = reports.append
@@ -516,6 +548,7 @@ def run_keeper_bench(
             last = reports[-1]
             if last.complete and not last.did_work and not keeper.txs.inflight and market.liquidatable(rpc) == 0:
                 break
+        metrics = _metrics_lines(keeper.metrics_port) if keeper.metrics_port else []
         stop.set()
         thread.join(timeout=60)
         thread = None
@@ -540,7 +573,12 @@ def run_keeper_bench(
             "rpc_retries": keeper.rpc.retries if keeper.rpc else 0,
             "keeper_warnings": len(warnings),
             "bench_view_errors": len(market.view_errors),
+            "signing_us_per_tx": round(signing_microseconds(), 1),
         }
+        if metrics_sample is not None and metrics:
+            metrics_sample.parent.mkdir(parents=True, exist_ok=True)
+            metrics_sample.write_text("\n".join(metrics) + "\n")
+            say(f"wrote {len(metrics)} metrics lines to {metrics_sample}")
         for line in sorted({w for w in warnings})[:5]:
             say(f"keeper warning: {line}")
         say(
@@ -587,6 +625,13 @@ if __name__ == "__main__":
     parser.add_argument("--no-10k", action="store_true")
     parser.add_argument("--rpc-url", default=None)
     parser.add_argument("--anvil-arg", action="append", default=[], help="extra flag for the private Anvil")
+    parser.add_argument("--metrics-sample", type=Path, default=None, help="write the keeper's /metrics lines here")
     args = parser.parse_args()
-    result = run_keeper_bench(args.borrowers, not args.no_10k, args.rpc_url, anvil_args=tuple(args.anvil_arg))
+    result = run_keeper_bench(
+        args.borrowers,
+        not args.no_10k,
+        args.rpc_url,
+        anvil_args=tuple(args.anvil_arg),
+        metrics_sample=args.metrics_sample,
+    )
     print(json.dumps(result, indent=2))

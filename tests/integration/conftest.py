@@ -23,6 +23,15 @@ def moving_clock(chain):
 
 
 @pytest.fixture(scope="module")
+def system(project, accounts, chain, system_params):
+    """The shared system with a Chainlink-style proxy in front of every feed, as on mainnet: the proxies emit
+    nothing, so the keeper must follow the aggregators behind them."""
+    from ala.deploy import deploy_system
+
+    return deploy_system(project, accounts[0], system_params, chain, feed_proxies=True)
+
+
+@pytest.fixture(scope="module")
 def market(system, owner, chain, accounts):
     """A lender, 36 borrowers from 45% to 99% of max LTV over WETH/WBTC/GOLD, active bids in slots 0 and 2."""
     actions = Actions(system, owner, chain)

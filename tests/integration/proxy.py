@@ -5,6 +5,10 @@ ends: `drop_rate` of the requests lose their connection (half before reaching th
 after the node executed them, so a retried `eth_sendRawTransaction` meets its own first attempt),
 `error_rate` get an HTTP 503, `delay_rate` are answered `delay` seconds late (longer than the
 client's timeout makes a retry race the original), and `latency` is added to every request.
+
+Targeted faults: `drop_sends` requests carrying `eth_sendRawTransaction` lose their connection (before the
+node sees them, or after with `drop_sends_after`), and `hang` (settable while running) holds every request
+for `hang_seconds` before answering, like a node that accepts connections and never replies.
 """
 
 from __future__ import annotations
@@ -34,6 +38,12 @@ class Faults:
     max_faults: int = 50
     # added to every request, faulty or not
     latency: float = 0.0
+    # the first this many requests that send raw transactions are dropped (before or after the node runs them)
+    drop_sends: int = 0
+    drop_sends_after: bool = False
+    # while set, every request waits this long before it is answered
+    hang: bool = False
+    hang_seconds: float = 30.0
 
 
 @dataclass
@@ -43,6 +53,7 @@ class Stats:
     dropped_after: int = 0
     errors: int = 0
     delayed: int = 0
+    dropped_sends: int = 0
     methods: dict[str, int] = field(default_factory=dict)
 
     @property
@@ -79,10 +90,13 @@ class FaultyProxy:
         self._server.shutdown()
         self._server.server_close()
 
-    def _draw(self) -> str:
+    def _draw(self, body: bytes = b"") -> str:
         f, s = self.faults, self.stats
         with self._lock:
             s.requests += 1
+            if f.drop_sends and b"eth_sendRawTransaction" in body and s.dropped_sends < f.drop_sends:
+                s.dropped_sends += 1
+                return "drop-after" if f.drop_sends_after else "drop-before"
             roll = self._rng.random()
             if roll < f.drop_rate and s.dropped_before + s.dropped_after < f.max_faults:
                 if self._rng.random() < 0.5:
@@ -120,7 +134,11 @@ class FaultyProxy:
 
             def do_POST(self) -> None:
                 body = self.rfile.read(int(self.headers.get("Content-Length", 0)))
-                fault = proxy._draw()
+                fault = proxy._draw(body)
+                if proxy.faults.hang:
+                    time.sleep(proxy.faults.hang_seconds)
+                    self.close_connection = True
+                    return
                 if proxy.faults.latency:
                     time.sleep(proxy.faults.latency)
                 if fault == "drop-before":

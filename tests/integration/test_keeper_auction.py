@@ -16,11 +16,12 @@ USDA = 10**6
 
 @pytest.fixture(scope="module")
 def system(project, accounts, chain, system_params):
-    """The conftest system with an auction house wired to the engine."""
+    """The conftest system with an auction house wired to the engine, every feed behind a proxy."""
     from ala.deploy import deploy_system
     from ala.params import AuctionParams
 
-    return deploy_system(project, accounts[0], dataclasses.replace(system_params, auction=AuctionParams()), chain)
+    params = dataclasses.replace(system_params, auction=AuctionParams())
+    return deploy_system(project, accounts[0], params, chain, feed_proxies=True)
 
 
 @pytest.fixture

@@ -12,8 +12,11 @@ What is stored, and why it is enough to resume without missing anything:
 - `bids`: bids seen in `BidSubmitted` logs, with `activates_at`, and whether a `BidActivated` log
   was seen since.
 - `actions`: the keeper's own log of what it did (liquidations and activations sent, mined,
-  skipped or failed, with tx hash, nonce and gas used). Rows still `sent` when a run stops are
-  resolved by the next run from their receipts.
+  skipped or failed, with the sender address, every hash the transaction had (bumps included),
+  nonce and gas used). Rows still `sent` when a run stops are resolved by the next run that signs
+  with the same address, whatever its keeper id, from the receipts of any of those hashes.
+- `claims`: which keeper took on an action on a shared key (a bid to activate), so that keepers
+  sharing the file never send the same one twice; a claim lapses after its time.
 
 Liquidation state itself is never trusted from the file: every start begins with a full scan of
 the chain. WAL mode and per-keeper checkpoints, so several keepers may share one file (each reads
@@ -31,7 +34,7 @@ from collections.abc import Iterable
 from pathlib import Path
 from typing import Any
 
-SCHEMA_VERSION = 1
+SCHEMA_VERSION = 2
 
 _SCHEMA = """
 CREATE TABLE IF NOT EXISTS meta (key TEXT PRIMARY KEY, value TEXT NOT NULL);
@@ -57,6 +60,8 @@ CREATE TABLE IF NOT EXISTS actions (
     id INTEGER PRIMARY KEY AUTOINCREMENT,
     ts REAL NOT NULL,
     keeper_id TEXT NOT NULL,
+    -- the signing address, lower case (NULL in rows from schema version 1)
+    sender TEXT,
     -- liquidate | activate
     kind TEXT NOT NULL,
     -- sent | mined | reverted | skipped | failed | replaced
@@ -65,6 +70,8 @@ CREATE TABLE IF NOT EXISTS actions (
     collateral TEXT,
     bid_ids TEXT,
     tx_hash TEXT,
+    -- JSON list of every hash the transaction had, bumps included (tx_hash is the latest)
+    tx_hashes TEXT,
     nonce INTEGER,
     gas_used INTEGER,
     block INTEGER,
@@ -72,7 +79,23 @@ CREATE TABLE IF NOT EXISTS actions (
 );
 CREATE INDEX IF NOT EXISTS actions_status ON actions (keeper_id, status);
 CREATE INDEX IF NOT EXISTS actions_tx ON actions (tx_hash);
+CREATE TABLE IF NOT EXISTS claims (
+    kind TEXT NOT NULL,
+    key TEXT NOT NULL,
+    keeper_id TEXT NOT NULL,
+    -- unix seconds (wall clock: other processes read it)
+    expires_at REAL NOT NULL,
+    PRIMARY KEY (kind, key)
+);
 """
+
+# version 1 -> 2: the sender of each action and every hash it had
+_MIGRATIONS = {
+    1: [
+        "ALTER TABLE actions ADD COLUMN sender TEXT",
+        "ALTER TABLE actions ADD COLUMN tx_hashes TEXT",
+    ]
+}
 
 
 class StoreMismatch(Exception):
@@ -80,9 +103,11 @@ class StoreMismatch(Exception):
 
 
 class Store:
-    def __init__(self, path: str | Path, keeper_id: str) -> None:
+    def __init__(self, path: str | Path, keeper_id: str, sender: str = "") -> None:
         self.path = str(path)
         self.keeper_id = keeper_id
+        # the address this keeper signs with: in-flight transactions are recovered by it, not by keeper id
+        self.sender = sender
         # one checkpoint per keeper: keepers sharing a file each read every log themselves
         self._checkpoint_key = f"checkpoint/{keeper_id}"
         if self.path != ":memory:":
@@ -97,7 +122,13 @@ class Store:
         version = self._get("schema_version")
         if version is None:
             self._set("schema_version", str(SCHEMA_VERSION))
-        elif int(version) != SCHEMA_VERSION:
+            version = str(SCHEMA_VERSION)
+        while version is not None and int(version) in _MIGRATIONS:
+            for statement in _MIGRATIONS[int(version)]:
+                self._db.execute(statement)
+            version = str(int(version) + 1)
+            self._set("schema_version", version)
+        if int(version) != SCHEMA_VERSION:
             raise StoreMismatch(f"{self.path}: schema version {version}, this keeper speaks {SCHEMA_VERSION}")
 
     # ------------------------------------------------------------ meta
@@ -123,6 +154,11 @@ class Store:
         with self._lock:
             value = self._get(self._checkpoint_key)
             return None if value is None else int(value)
+
+    def rewind(self, block: int) -> None:
+        """Move this keeper's checkpoint back to `block` (after a reorganisation replaced what followed)."""
+        with self._lock:
+            self._set(self._checkpoint_key, str(block))
 
     def apply_logs(
         self,
@@ -198,17 +234,20 @@ class Store:
             try:
                 for kind, status, f in rows:
                     cur = self._db.execute(
-                        "INSERT INTO actions (ts, keeper_id, kind, status, account, collateral, bid_ids, tx_hash,"
-                        " nonce, gas_used, block, detail) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)",
+                        "INSERT INTO actions (ts, keeper_id, sender, kind, status, account, collateral, bid_ids,"
+                        " tx_hash, tx_hashes, nonce, gas_used, block, detail)"
+                        " VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)",
                         (
                             now,
                             self.keeper_id,
+                            self.sender.lower() or None,
                             kind,
                             status,
                             f.get("account"),
                             f.get("collateral"),
                             json.dumps(f["bid_ids"]) if f.get("bid_ids") is not None else None,
                             f.get("tx_hash"),
+                            json.dumps([f["tx_hash"]]) if f.get("tx_hash") else None,
                             f.get("nonce"),
                             f.get("gas_used"),
                             f.get("block"),
@@ -246,16 +285,58 @@ class Store:
                 self._db.execute("ROLLBACK")
                 raise
 
+    def set_tx_hashes(self, action_id: int, hashes: list[str]) -> None:
+        """Every hash an action's transaction has had (a bump adds one); the latest is `tx_hash`."""
+        with self._lock:
+            self._db.execute(
+                "UPDATE actions SET tx_hashes = ?, tx_hash = ? WHERE id = ?",
+                (json.dumps(hashes), hashes[-1], action_id),
+            )
+
     def open_actions(self) -> list[dict[str, Any]]:
-        """This keeper's actions still `sent` (no receipt recorded yet)."""
+        """Actions still `sent` (no receipt recorded yet) by this keeper's address, whichever keeper id sent them.
+
+        Rows written before senders were recorded are matched by keeper id.
+        """
         with self._lock:
             cur = self._db.execute(
-                "SELECT id, kind, account, collateral, bid_ids, tx_hash, nonce FROM actions"
-                " WHERE keeper_id = ? AND status = 'sent' ORDER BY id",
-                (self.keeper_id,),
+                "SELECT id, kind, account, collateral, bid_ids, tx_hash, tx_hashes, nonce FROM actions"
+                " WHERE status = 'sent' AND (sender = ? OR (sender IS NULL AND keeper_id = ?)) ORDER BY id",
+                (self.sender.lower(), self.keeper_id),
             )
             cols = [c[0] for c in cur.description]
             return [dict(zip(cols, row, strict=True)) for row in cur]
+
+    def claim(self, kind: str, keys: Iterable[Any], keeper_id: str, seconds: float) -> list[Any]:
+        """Claim `keys` for `keeper_id` for `seconds`; returns those it holds now (fresh or already its own)."""
+        keys = list(keys)
+        with self._lock:
+            now = time.time()
+            self._db.execute("BEGIN IMMEDIATE")
+            try:
+                self._db.execute("DELETE FROM claims WHERE expires_at < ?", (now,))
+                self._db.executemany(
+                    "INSERT OR IGNORE INTO claims (kind, key, keeper_id, expires_at) VALUES (?, ?, ?, ?)",
+                    [(kind, str(k), keeper_id, now + seconds) for k in keys],
+                )
+                held = {
+                    r[0]
+                    for r in self._db.execute(
+                        "SELECT key FROM claims WHERE kind = ? AND keeper_id = ?", (kind, keeper_id)
+                    )
+                }
+                self._db.execute("COMMIT")
+            except BaseException:
+                self._db.execute("ROLLBACK")
+                raise
+        return [k for k in keys if str(k) in held]
+
+    def release(self, kind: str, keys: Iterable[Any], keeper_id: str) -> None:
+        with self._lock:
+            self._db.executemany(
+                "DELETE FROM claims WHERE kind = ? AND key = ? AND keeper_id = ?",
+                [(kind, str(k), keeper_id) for k in keys],
+            )
 
     def actions(self, kind: str | None = None, status: str | None = None) -> list[dict[str, Any]]:
         """Every action, optionally filtered (for reports and tests)."""
