@@ -27,7 +27,7 @@ def system_params(system_params):
         dataclasses.replace(system_params.collateral("GOLD"), symbol=symbol, decimals=decimals, price=Decimal(price))
         for symbol, decimals, price in (("ZERO", 0, 5), ("CENT", 2, 100))
     )
-    return dataclasses.replace(system_params, collaterals=system_params.collaterals + extra)
+    return dataclasses.replace(system_params, collaterals=(*system_params.collaterals, *extra))
 
 
 # (symbol, raw units a stranger adds): each is worth less than the $10 dust value

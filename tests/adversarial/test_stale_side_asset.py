@@ -23,7 +23,7 @@ DAY = 86_400
 def system_params(system_params):
     """The suite's market plus a 0-decimal token worth $100 a unit."""
     zero = dataclasses.replace(system_params.collateral("GOLD"), symbol="ZERO", decimals=0, price=Decimal(100))
-    return dataclasses.replace(system_params, collaterals=system_params.collaterals + (zero,))
+    return dataclasses.replace(system_params, collaterals=(*system_params.collaterals, zero))
 
 
 @pytest.fixture(params=["GOLD", "ZERO"])
