@@ -398,8 +398,9 @@ def settle_liquidation(
     """
     @notice Engine only: the engine has had `repaid + reserve_fee` base sent to this vault;
             book it, send `seized` collateral to `receiver`, and, when `write_off` is set, write
-            off the account's remaining debt as bad debt (reserves first). Returns the bad debt.
-            The engine sets `write_off` only when no collateral value is left to cover the debt.
+            off the account's remaining debt as bad debt (reserves first) and move what collateral it
+            still holds to the vault's reserve account. Returns the bad debt. The engine sets
+            `write_off` only when what is left is dust (invariant 9) and every asset of it is priced.
     """
     self._check_engine()
     received: uint256 = repaid + reserve_fee
@@ -424,6 +425,7 @@ def settle_liquidation(
 
     if not write_off or remaining == 0:
         return 0
+    self._sweep(account)
     return self._write_off(account, remaining)
 
 
@@ -604,6 +606,23 @@ def withdraw_reserves(amount: uint256, receiver: address):
 
 
 @external
+def withdraw_reserve_collateral(collateral_asset: address, amount: uint256, receiver: address):
+    """
+    @notice Owner only: send `amount` of the reserve account's `collateral_asset` (the dust of accounts closed
+            with a write-off, protocol property like the base reserves) to `receiver`.
+    """
+    ownable._check_owner()
+    self._check_amount(amount)
+    self._check_receiver(receiver)
+    held: uint256 = self._collateral[self][collateral_asset]
+    assert amount <= held, "vault: exceeds reserve collateral"
+    self._collateral[self][collateral_asset] = held - amount
+    self._total_collateral[collateral_asset] -= amount
+    transfers._push(collateral_asset, receiver, amount)
+    log ILendingVault.ReserveCollateralWithdrawn(asset=collateral_asset, receiver=receiver, amount=amount)
+
+
+@external
 def set_engine(engine: address):
     """
     @notice Set once, after the engine is deployed: the engine is trusted with every account.
@@ -777,6 +796,30 @@ def _reduce_debt(account: address, scaled: uint256, debt: uint256, paid: uint256
     self._accounts[account] -= burned
     self._total_scaled_debt -= burned
     return self._debt(scaled - burned, index)
+
+
+@internal
+def _sweep(account: address):
+    """
+    @notice Move every collateral `account` still holds to the vault's reserve account (`_collateral[self]`):
+            the tokens stay in custody and in `_total_collateral`, and only the owner may take them out
+            (`withdraw_reserve_collateral`), as with the base reserves. Compound III's `absorb` and Maker's
+            `grab` take an underwater account's whole collateral into the protocol the same way; being dust,
+            it stays here as reserves rather than going to a sale that could not fill.
+    """
+    word: uint256 = self._accounts[account]
+    held: uint256 = word >> HELD_SHIFT
+    self._accounts[account] = word & SCALED_MASK
+    for i: uint256 in range(MAX_ASSETS):
+        if held == 0:
+            break
+        if held & 1 != 0:
+            collateral_asset: address = self._asset_at[i]
+            amount: uint256 = self._collateral[account][collateral_asset]
+            self._collateral[account][collateral_asset] = 0
+            self._collateral[self][collateral_asset] += amount
+            log ILendingVault.CollateralToReserves(account=account, asset=collateral_asset, amount=amount)
+        held >>= 1
 
 
 @internal

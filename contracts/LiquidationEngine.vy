@@ -161,7 +161,11 @@ def liquidate(account: address, collateral: address, max_repay: uint256) -> (uin
     position: ILendingVault.Position = extcall ILendingVault(vault).prepare_liquidation(account)
     snap: ILiquidationEngine.LiquidationSnapshot = empty(ILiquidationEngine.LiquidationSnapshot)
     other_value: uint256 = 0
-    snap, other_value = self._judge(position, collateral)
+    priced: bool = False
+    snap, other_value, priced = self._judge(position, collateral)
+    if snap.collateral_price == 0 and snap.collateral_amount != 0:
+        # dev: the collateral sold must be priced: revert with the oracle's reason (a side asset may be unpriced)
+        snap.collateral_price = staticcall IPriceOracle(oracle).price(collateral)
     assert snap.liquidatable, "engine: healthy"
     assert snap.collateral_amount != 0, "engine: no such collateral"
 
@@ -196,16 +200,22 @@ def liquidate(account: address, collateral: address, max_repay: uint256) -> (uin
                 self._load_config(collateral).scale,
                 _BASE_UNIT,
             )
-    assert fill.raised != 0 or sale.lot != 0, "engine: no active bids"
+
+    # dev: close the account (dust to the reserve account, debt written off) when what is left is dust: nothing
+    # at auction, every asset priced, and what is left worth less than dust_value or nothing that can be sold
+    write_off: bool = False
+    if sale.lot == 0 and priced:
+        left: uint256 = conversions._value(
+            snap.collateral_amount - fill.collateral,
+            snap.collateral_price,
+            self._load_config(collateral).scale,
+            False,
+        )
+        write_off = self._is_dust(self._sellable(left, snap.base_price) + other_value, params >> 180)
+    assert fill.raised != 0 or sale.lot != 0 or write_off, "engine: no active bids"
 
     bad_debt: uint256 = 0
-    if fill.raised != 0:
-        # dev: write off only when nothing of value is left: no lot at auction, no collateral worth a wei of USD
-        write_off: bool = sale.lot == 0 and other_value == 0
-        if write_off:
-            config: ILiquidationEngine.CollateralConfig = self._load_config(collateral)
-            left: uint256 = snap.collateral_amount - fill.collateral
-            write_off = conversions._value(left, snap.collateral_price, config.scale, False) == 0
+    if fill.raised != 0 or write_off:
         bad_debt = extcall ILendingVault(vault).settle_liquidation(
             account, collateral, fill.collateral, queue, repaid, protocol_cut, write_off
         )
@@ -310,7 +320,7 @@ def check_opening(
     position: ILendingVault.Position = ILendingVault.Position(debt=debt, assets=assets, amounts=amounts)
     prices: DynArray[uint256, MAX_COLLATERALS] = []
     base_price: uint256 = 0
-    prices, base_price = self._read_prices(position)
+    prices, base_price = self._read_prices(position, True)
     t: risk.Totals = self._totals(position, prices, base_price, True)
     opening: uint256 = self._open_limits
     assert t.debt_value <= t.borrow_capacity, "engine: exceeds max ltv"
@@ -510,11 +520,15 @@ def _settle_auction(auction_id: uint256, info: IDutchAuction.AuctionInfo) -> uin
     if repaid != 0:
         transfers._push(base_asset, vault, repaid)
     if repaid != 0 or (info.finished and debt != 0):
-        # dev: an ended auction leaves a shortfall to write off only when no collateral value is left
+        # dev: an ended auction leaves a shortfall to write off only when what is left is dust (invariant 9)
         write_off: bool = info.finished and debt > repaid
         if write_off:
-            position: ILendingVault.Position = staticcall ILendingVault(vault).position_of(info.account)
-            write_off = not self._has_value(position, self._read_prices(position)[0])
+            snap: ILiquidationEngine.LiquidationSnapshot = empty(ILiquidationEngine.LiquidationSnapshot)
+            worth: uint256 = 0
+            priced: bool = False
+            # dev: judged against no collateral, every asset counts in `worth`
+            snap, worth, priced = self._judge(staticcall ILendingVault(vault).position_of(info.account), empty(address))
+            write_off = priced and self._is_dust(worth, self._params >> 180)
         bad_debt = extcall ILendingVault(vault).settle_liquidation(
             info.account, info.collateral, 0, self, repaid, 0, write_off
         )
@@ -559,20 +573,32 @@ def _refund(account: address, amount: uint256):
 
 @internal
 @view
-def _read_prices(position: ILendingVault.Position) -> (DynArray[uint256, MAX_COLLATERALS], uint256):
+def _read_prices(
+    position: ILendingVault.Position, strict: bool
+) -> (DynArray[uint256, MAX_COLLATERALS], uint256):
     """
     @notice The oracle price of every asset `position` holds, in its order, and of the base asset:
-            one oracle call for the whole account.
+            one oracle call for the whole account. `strict` (the opening paths): any unreadable price
+            reverts. Otherwise (the liquidation paths, invariant 10) a collateral whose price cannot be read
+            reads 0, worthless; the base asset's price must still be read.
     """
     assets: DynArray[address, MAX_COLLATERALS + 1] = []
     for asset: address in position.assets:
         assets.append(asset)
     assets.append(base_asset)
-    read: DynArray[uint256, MAX_COLLATERALS + 1] = staticcall IPriceOracle(oracle).prices(assets)
+    read: DynArray[uint256, MAX_COLLATERALS + 1] = []
+    if strict:
+        read = staticcall IPriceOracle(oracle).prices(assets)
+    else:
+        read = staticcall IPriceOracle(oracle).try_prices(assets)
     prices: DynArray[uint256, MAX_COLLATERALS] = []
     for i: uint256 in range(len(position.assets), bound=MAX_COLLATERALS):
         prices.append(read[i])
-    return prices, read[len(position.assets)]
+    base_price: uint256 = read[len(position.assets)]
+    if base_price == 0:
+        # dev: reverts with the oracle's reason: no debt is valued without its price
+        base_price = staticcall IPriceOracle(oracle).price(base_asset)
+    return prices, base_price
 
 
 @internal
@@ -608,14 +634,15 @@ def _totals(
 @view
 def _judge(
     position: ILendingVault.Position, collateral: address
-) -> (ILiquidationEngine.LiquidationSnapshot, uint256):
+) -> (ILiquidationEngine.LiquidationSnapshot, uint256, bool):
     """
-    @notice What a liquidation of `position` against `collateral` needs, and the value of every other
-            collateral it holds (WAD USD, rounded down: zero means nothing else is worth anything).
+    @notice What a liquidation of `position` against `collateral` needs, the value of every other
+            collateral it holds that could still be sold (WAD USD, `_sellable` each), and whether every
+            asset it holds could be priced. An asset whose price cannot be read counts as worthless here.
     """
     prices: DynArray[uint256, MAX_COLLATERALS] = []
     base_price: uint256 = 0
-    prices, base_price = self._read_prices(position)
+    prices, base_price = self._read_prices(position, False)
     t: risk.Totals = self._totals(position, prices, base_price, False)
     snap: ILiquidationEngine.LiquidationSnapshot = ILiquidationEngine.LiquidationSnapshot(
         liquidatable=self._is_liquidatable(t, self._liq_limits_now()),
@@ -625,25 +652,40 @@ def _judge(
         collateral_price=0,
         base_price=base_price,
     )
-    other_value: uint256 = t.collateral_value
+    other_value: uint256 = 0
+    priced: bool = True
     for i: uint256 in range(len(position.assets), bound=MAX_COLLATERALS):
+        if prices[i] == 0:
+            priced = False
         if position.assets[i] == collateral:
             snap.collateral_amount = position.amounts[i]
             snap.collateral_price = prices[i]
-            other_value -= conversions._value(position.amounts[i], prices[i], self._load_config(collateral).scale, False)
-    return snap, other_value
+        else:
+            scale: uint256 = self._load_config(position.assets[i]).scale
+            other_value += self._sellable(conversions._value(position.amounts[i], prices[i], scale, False), base_price)
+    return snap, other_value, priced
 
 
 @internal
 @view
-def _has_value(position: ILendingVault.Position, prices: DynArray[uint256, MAX_COLLATERALS]) -> bool:
+def _sellable(worth: uint256, base_price: uint256) -> uint256:
     """
-    @notice True while any collateral of `position` is still worth something at oracle prices.
+    @notice `worth` (WAD USD) of one collateral, or 0 when it cannot buy a base unit from any slot: below two
+            base units' worth (the queue keeps every premium under 50%, so half of it buys less than one).
     """
-    for i: uint256 in range(len(position.assets), bound=MAX_COLLATERALS):
-        if conversions._value(position.amounts[i], prices[i], self._load_config(position.assets[i]).scale, False) != 0:
-            return True
-    return False
+    # dev: the base unit's worth rounds up, so a borderline amount counts as unsellable
+    if worth < 2 * math._ceil_div(base_price, _BASE_UNIT):
+        return 0
+    return worth
+
+
+@internal
+@pure
+def _is_dust(worth: uint256, dust_value: uint256) -> bool:
+    """
+    @notice Whether collateral worth `worth` (WAD USD, sellable only) is dust: nothing, or below `dust_value`.
+    """
+    return worth == 0 or worth < dust_value
 
 
 @internal

@@ -74,6 +74,8 @@ def liquidatable(accounts: DynArray[address, MAX_BATCH]) -> DynArray[bool, MAX_B
             at least one collateral: an account breaching a threshold reads false while every
             collateral it holds has its liquidations paused by the oracle's breaker, and while
             it has an auction not yet settled to the end (`engine.auction_of`; `settle_auction` it).
+            A collateral whose price cannot be read counts as worthless and cannot be liquidated against
+            (invariant 10): the batch answers all the same.
     """
     market: Market = self._market()
     paused: DynArray[bool, MAX_COLLATERALS] = []
@@ -89,7 +91,8 @@ def liquidatable(accounts: DynArray[address, MAX_BATCH]) -> DynArray[bool, MAX_B
             # dev: at least one collateral it holds must be open to liquidation
             flag = False
             for asset: address in position.assets:
-                if not paused[self._index(market, asset)]:
+                i: uint256 = self._index(market, asset)
+                if not paused[i] and market.prices[i] != 0:
                     flag = True
                     break
         result.append(flag)
@@ -102,7 +105,8 @@ def accounts_health(
     accounts: DynArray[address, MAX_BATCH],
 ) -> DynArray[ILiquidationEngine.AccountHealth, MAX_BATCH]:
     """
-    @notice `engine.account_health` of each account; every price is read once for the whole batch.
+    @notice `engine.account_health` of each account; every price is read once for the whole batch. A
+            collateral whose price cannot be read counts as worthless, as on the engine's liquidation paths.
     """
     market: Market = self._market()
     result: DynArray[ILiquidationEngine.AccountHealth, MAX_BATCH] = []
@@ -200,32 +204,27 @@ def preview_liquidation(account: address, collateral: address) -> ILiquidationEn
 @internal
 @view
 def _market() -> Market:
-    market: Market = empty(Market)
     # dev: copied into a variable before the loop (vyper 0.4.3 miscompiles a loop over a staticcall result)
     assets: DynArray[address, MAX_COLLATERALS] = staticcall ILendingVault(vault).collateral_assets()
-    market.assets = assets
-    for asset: address in assets:
-        price: uint256 = 0
-        if staticcall ILendingVault(vault).total_collateral(asset) != 0:
-            price = staticcall IPriceOracle(oracle).price(asset)
-        market.prices.append(price)
-        market.configs.append(staticcall ILiquidationEngine(engine).collateral_config(asset))
-    market.limits = staticcall ILiquidationEngine(engine).risk_limits()
-    market.base_price = staticcall IPriceOracle(oracle).price(_BASE)
-    return market
+    return self._market_of(assets)
 
 
 @internal
 @view
 def _market_of(assets: DynArray[address, MAX_COLLATERALS]) -> Market:
     """
-    @notice The market as one account sees it: only the assets it holds are priced.
+    @notice The market of `assets` (all listed ones, or those one account holds), priced as the engine's
+            liquidation paths price them: 0 for an asset whose price cannot be read (worthless).
     """
     market: Market = empty(Market)
     market.assets = assets
+    query: DynArray[address, MAX_COLLATERALS + 1] = []
     for asset: address in assets:
-        market.prices.append(staticcall IPriceOracle(oracle).price(asset))
-        market.configs.append(staticcall ILiquidationEngine(engine).collateral_config(asset))
+        query.append(asset)
+    read: DynArray[uint256, MAX_COLLATERALS + 1] = staticcall IPriceOracle(oracle).try_prices(query)
+    for i: uint256 in range(len(assets), bound=MAX_COLLATERALS):
+        market.prices.append(read[i])
+        market.configs.append(staticcall ILiquidationEngine(engine).collateral_config(assets[i]))
     market.limits = staticcall ILiquidationEngine(engine).risk_limits()
     market.base_price = staticcall IPriceOracle(oracle).price(_BASE)
     return market
@@ -249,8 +248,9 @@ def _judge(
         if position.assets[i] == collateral:
             snap.collateral_amount = position.amounts[i]
             snap.collateral_price = market.prices[self._index(market, collateral)]
-    if snap.collateral_amount == 0:
-        # dev: priced all the same, as the engine would if the account held it
+    if snap.collateral_price == 0:
+        # dev: the collateral sold must be priced (the engine reverts with the oracle's reason too); one the
+        # account does not hold is priced all the same, as the engine would if the account held it
         snap.collateral_price = staticcall IPriceOracle(oracle).price(collateral)
     return snap
 

@@ -90,12 +90,15 @@ MIN_MIN_FACTOR: constant(uint256) = 5 * 10**17
 MAX_RETURN: constant(uint256) = 100 * WAD
 
 
-# Why a source was dropped; the first feed's fault becomes the revert reason when no source is valid.
+# Why a source was dropped (the first feed's fault becomes the revert reason when no source is valid), or why an
+# asset has no price (unknown, or its valid sources disagree).
 flag Fault:
     INCOMPLETE_ROUND
     NON_POSITIVE
     STALE
     CALL_FAILED
+    UNKNOWN_ASSET
+    DISAGREE
 
 
 # One feed of an asset, as the hot path uses it; stored packed into one word by `_pack`.
@@ -175,6 +178,24 @@ def prices(assets: DynArray[address, MAX_PRICES]) -> DynArray[uint256, MAX_PRICE
     result: DynArray[uint256, MAX_PRICES] = []
     for asset: address in assets:
         result.append(self._price(asset))
+    return result
+
+
+@external
+@view
+def try_prices(assets: DynArray[address, MAX_PRICES]) -> DynArray[uint256, MAX_PRICES]:
+    """
+    @notice `price` of each of `assets`, in order, with 0 where `price` would revert: the non-reverting read of
+            the liquidation paths, where an asset that cannot be priced counts as worthless instead of
+            blocking the liquidation of another one (a valid price is never 0: answers must be positive).
+    """
+    result: DynArray[uint256, MAX_PRICES] = []
+    for asset: address in assets:
+        price: uint256 = 0
+        updated_at: uint256 = 0
+        fault: Fault = empty(Fault)
+        price, updated_at, fault = self._try_aggregate(asset)
+        result.append(price)
     return result
 
 
@@ -509,13 +530,29 @@ def _price(asset: address) -> uint256:
 @view
 def _aggregate(asset: address) -> (uint256, uint256):
     """
+    @dev `_try_aggregate`, reverting with the fault's reason when `asset` has no price.
+    """
+    price: uint256 = 0
+    updated_at: uint256 = 0
+    fault: Fault = empty(Fault)
+    price, updated_at, fault = self._try_aggregate(asset)
+    if fault != empty(Fault):
+        raise self._reason(fault)
+    return price, updated_at
+
+
+@internal
+@view
+def _try_aggregate(asset: address) -> (uint256, uint256, Fault):
+    """
     @dev Reads every feed once and combines the valid answers; also returns the newest
-         `updatedAt` among them (the poke's notion of "a newer price"). Hot path with one feed:
-         one slot (the head word) plus the feed call; `max_spread` is read only when two or more
-         answers are valid.
+         `updatedAt` among them (the poke's notion of "a newer price"), or (0, 0, why) when
+         there is no price. Hot path with one feed: one slot (the head word) plus the feed call;
+         `max_spread` is read only when two or more answers are valid.
     """
     head: uint256 = self._head[asset]
-    assert head != 0, "oracle: unknown asset"
+    if head == 0:
+        return 0, 0, Fault.UNKNOWN_ASSET
     max_age: uint256 = (head >> AGE_SHIFT) & AGE_MASK
     if (head >> COUNT_SHIFT) & 3 == 1:
         # dev: one feed, the common case: no arrays to build
@@ -523,9 +560,8 @@ def _aggregate(asset: address) -> (uint256, uint256):
         updated_at: uint256 = 0
         fault: Fault = empty(Fault)
         answer, updated_at, fault = self._read(self._unpack(head), max_age)
-        if fault != empty(Fault):
-            raise self._reason(fault)
-        return answer, updated_at
+        # dev: a fault comes with a zero answer and time
+        return answer, updated_at, fault
     sources: DynArray[uint256, MAX_FEEDS] = self._sources(asset, head)
 
     prices: DynArray[uint256, MAX_FEEDS] = []
@@ -544,17 +580,18 @@ def _aggregate(asset: address) -> (uint256, uint256):
 
     valid: uint256 = len(prices)
     if valid == 0:
-        raise self._reason(first_fault)
+        return 0, 0, first_fault
     if valid == 1:
-        return prices[0], newest
+        return prices[0], newest, empty(Fault)
 
     max_spread: uint256 = self._max_spread[asset]
     if valid == 2:
         low: uint256 = min(prices[0], prices[1])
         high: uint256 = max(prices[0], prices[1])
-        assert self._agree(low, high, max_spread), "oracle: sources disagree"
+        if not self._agree(low, high, max_spread):
+            return 0, 0, Fault.DISAGREE
         # mean rounds down; written as low + half the gap so it cannot overflow
-        return low + (high - low) // 2, newest
+        return low + (high - low) // 2, newest, empty(Fault)
 
     # three valid answers: the median stands while it agrees with at least one other source
     low: uint256 = min(prices[0], prices[1])
@@ -566,8 +603,9 @@ def _aggregate(asset: address) -> (uint256, uint256):
     elif median > high:
         median = high
         high = prices[2]
-    assert self._agree(low, median, max_spread) or self._agree(median, high, max_spread), "oracle: sources disagree"
-    return median, newest
+    if not (self._agree(low, median, max_spread) or self._agree(median, high, max_spread)):
+        return 0, 0, Fault.DISAGREE
+    return median, newest, empty(Fault)
 
 
 @internal
@@ -767,4 +805,8 @@ def _reason(fault: Fault) -> String[32]:
         return "oracle: non-positive price"
     if fault == Fault.STALE:
         return "oracle: stale price"
+    if fault == Fault.UNKNOWN_ASSET:
+        return "oracle: unknown asset"
+    if fault == Fault.DISAGREE:
+        return "oracle: sources disagree"
     return "oracle: feed call failed"

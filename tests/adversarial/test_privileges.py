@@ -63,6 +63,11 @@ def _stray_gold(m) -> None:
     m.gold.mint(m.auction, 10**6, sender=m.roles["owner"])
 
 
+def _reserve_dust(m) -> None:
+    """The engine closes `other_borrower` with a write-off: its WBTC goes to the vault's reserve account."""
+    m.vault.settle_liquidation(m.roles["other_borrower"], m.wbtc, 0, m.queue, 0, 0, True, sender=m.roles["engine"])
+
+
 def _ownership(contract: str) -> list[Privilege]:
     return [
         Privilege(contract, "transfer_ownership", lambda m: (m.roles["new_owner"],), ("owner",), NOT_OWNER),
@@ -88,6 +93,15 @@ PRIVILEGES: list[Privilege] = [
     Privilege("LendingVault", "set_rate_model", lambda m: (m.system.vault.rate_model(),), ("owner",), NOT_OWNER),
     Privilege("LendingVault", "set_reserve_factor", lambda m: (10**17,), ("owner",), NOT_OWNER),
     Privilege("LendingVault", "withdraw_reserves", lambda m: (1, m.roles["owner"]), ("owner",), NOT_OWNER),
+    Privilege(
+        "LendingVault",
+        "withdraw_reserve_collateral",
+        lambda m: (m.wbtc, 1, m.roles["owner"]),
+        ("owner",),
+        NOT_OWNER,
+        notes="the collateral of accounts closed with a write-off",
+        prepare=_reserve_dust,
+    ),
     Privilege(
         "LendingVault",
         "set_engine",
