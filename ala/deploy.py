@@ -211,6 +211,24 @@ def deploy_auction(project: Any, sender: Any, params: SystemParams, base: Any, o
     return auction
 
 
+def code_sizes(project: Any, system: System, provider: Any, deployer: Any) -> dict[str, int]:
+    """Bytes of code each deployable has on the node (runtime plus the immutables appended to it), as EIP-170
+    counts them; an auction house is deployed for the measure when the system has none."""
+    auction = system.auction or project.DutchAuction.deploy(
+        system.base, system.oracle, system.engine, system.vault, system.engine, sender=deployer
+    )
+    addresses = {
+        "PriceOracle": system.oracle.address,
+        "LendingVault": system.vault.address,
+        "KinkedRateModel": system.vault.rate_model(),
+        "LiquidationQueue": system.queue.address,
+        "LiquidationEngine": system.engine.address,
+        "LiquidationLens": system.lens.address,
+        "DutchAuction": auction.address,
+    }
+    return {name: len(provider.get_code(address)) for name, address in addresses.items()}
+
+
 def write_deployment(system: System, ecosystem: str, network: str) -> Path:
     DEPLOYMENTS.mkdir(exist_ok=True)
     path = DEPLOYMENTS / f"{ecosystem}-{network}.json"

@@ -12,6 +12,7 @@ from rich.table import Table
 ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))
 
+from ala.deploy import code_sizes  # noqa: E402
 from bench.gas_bench import AAVE_V3_LIQUIDATION, GasBench, gas_table_rows  # noqa: E402
 from bench.gas_breakdown import split  # noqa: E402
 
@@ -19,23 +20,6 @@ RESULTS = ROOT / "bench" / "results.json"
 EIP_170 = 24_576
 # every deployable keeps 4 KB of headroom under EIP-170
 CODE_LIMIT = EIP_170 - 4_096
-
-
-def code_sizes(system, provider, deployer) -> dict[str, int]:
-    """Bytes of code each deployable has on the node (runtime plus the immutables appended to it)."""
-    auction = system.auction or project.DutchAuction.deploy(
-        system.base, system.oracle, system.engine, system.vault, system.engine, sender=deployer
-    )
-    addresses = {
-        "PriceOracle": system.oracle.address,
-        "LendingVault": system.vault.address,
-        "KinkedRateModel": system.vault.rate_model(),
-        "LiquidationQueue": system.queue.address,
-        "LiquidationEngine": system.engine.address,
-        "LiquidationLens": system.lens.address,
-        "DutchAuction": auction.address,
-    }
-    return {name: len(provider.get_code(address)) for name, address in addresses.items()}
 
 
 @click.command(short_help="Gas and keeper benchmarks (prints tables, writes bench/results.json)")
@@ -51,7 +35,7 @@ def cli(network_choice: str, bidders: int, skip_keeper: bool, keeper_borrowers: 
         console.print(f"[bold]gas[/bold] on {provider.network.ecosystem.name}:{provider.network.name}")
         bench = GasBench(project, accounts.test_accounts, chain, provider.uri)
         gas = bench.run(many=bidders)
-        sizes = code_sizes(bench.s, provider, accounts.test_accounts[0])
+        sizes = code_sizes(project, bench.s, provider, accounts.test_accounts[0])
     results["gas"] = gas
     results["code_size"] = sizes
     table = Table(title=f"Deployed code size (eth_getCode: runtime + immutables; limit {CODE_LIMIT:,})")
