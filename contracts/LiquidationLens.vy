@@ -84,7 +84,10 @@ def liquidatable(accounts: DynArray[address, MAX_BATCH]) -> DynArray[bool, MAX_B
     result: DynArray[bool, MAX_BATCH] = []
     for account: address in accounts:
         position: ILendingVault.Position = staticcall ILendingVault(vault).position_of(account)
-        flag: bool = self._health(position, market).liquidatable
+        limits: ILiquidationEngine.RiskLimits = market.limits
+        flag: bool = risk._liquidatable(
+            self._totals(position, market), limits.base_risk_factor, limits.liq_risk_ratio, limits.liq_leverage
+        )
         if flag and staticcall ILiquidationEngine(engine).auction_of(account) != 0:
             flag = False
         if flag:
@@ -274,7 +277,7 @@ def _index(market: Market, asset: address) -> uint256:
 
 @internal
 @view
-def _health(position: ILendingVault.Position, market: Market) -> ILiquidationEngine.AccountHealth:
+def _totals(position: ILendingVault.Position, market: Market) -> risk.Totals:
     t: risk.Totals = empty(risk.Totals)
     for j: uint256 in range(len(position.assets), bound=MAX_COLLATERALS):
         i: uint256 = self._index(market, position.assets[j])
@@ -288,6 +291,13 @@ def _health(position: ILendingVault.Position, market: Market) -> ILiquidationEng
         )
     if position.debt != 0:
         t.debt_value = conversions._value(position.debt, market.base_price, _BASE_UNIT, True)
+    return t
+
+
+@internal
+@view
+def _health(position: ILendingVault.Position, market: Market) -> ILiquidationEngine.AccountHealth:
+    t: risk.Totals = self._totals(position, market)
     limits: ILiquidationEngine.RiskLimits = market.limits
     return ILiquidationEngine.AccountHealth(
         collateral_value=t.collateral_value,
