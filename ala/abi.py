@@ -252,6 +252,7 @@ NEW_TRANSMISSION_OCR2 = Event(
     " uint32 observationsTimestamp, int192[] observations, bytes observers, int192 juelsPerFeeCoinTokens,"
     " bytes32 configDigest, uint40 epochAndRound)"
 )
+AUCTION_HOUSE_SET = Event("AuctionHouseSet(address indexed auction_house)")
 FEEDS_SET = Event("FeedsSet(address indexed asset, address[] feeds, uint256 max_age, uint256 max_spread)")
 ASSET_REMOVED = Event("AssetRemoved(address indexed asset)")
 

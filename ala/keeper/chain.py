@@ -19,7 +19,7 @@ from ala.rpc import Call, RpcClient, call
 # Events the keeper follows, by the contract that emits them.
 VAULT_EVENTS = (abi.COLLATERAL_ADDED, abi.BORROWED)
 # Risk-parameter changes: the vault emits them today, the engine after the split; both are followed.
-PARAMETER_EVENTS = (abi.COLLATERAL_CONFIGURED, abi.RISK_LIMITS_SET)
+PARAMETER_EVENTS = (abi.COLLATERAL_CONFIGURED, abi.RISK_LIMITS_SET, abi.AUCTION_HOUSE_SET)
 QUEUE_EVENTS = (abi.BID_SUBMITTED, abi.BID_ACTIVATED)
 ORACLE_EVENTS = (abi.FEEDS_SET, abi.ASSET_REMOVED)
 # A new round of an aggregator (proxies emit nothing: the keeper listens to the aggregators behind them)

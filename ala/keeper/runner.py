@@ -272,7 +272,7 @@ class Keeper:
                 self.discovery.poll(head, report)
                 if self.config.liquidate:
                     self.breakers.run(report)
-                if self.config.auctions and not self.auctions.house:
+                if self.config.auctions and self.auctions.stale:
                     self.auctions.resolve()
                 if self.config.liquidate:
                     self.liquidations.run(report, stop)

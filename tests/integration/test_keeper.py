@@ -344,3 +344,25 @@ def test_keeper_abi__matches_the_compiled_contracts(project, contract):
             event = events[item.name]
             assert event.selector == item.signature
             assert [i.indexed for i in event.inputs] == [p[1] for p in item.params]
+
+
+def test_keeper__auction_house__read_at_start_and_again_only_when_the_engine_wires_one(
+    project, system, owner, make_keeper
+):
+    keeper = make_keeper()
+    reads = []
+    read = keeper.chain.auction_house
+    keeper.chain.auction_house = lambda: reads.append(1) or read()
+
+    keeper.step()
+    keeper.step()
+    assert reads == [1] and keeper.auctions.house == ""  # none yet, and not asked again at every head
+
+    house = project.DutchAuction.deploy(
+        system.base, system.oracle, system.engine, system.vault, system.engine, sender=owner
+    )
+    system.engine.set_auction_house(house, sender=owner)
+    keeper.step()
+
+    assert reads == [1, 1]  # the engine's AuctionHouseSet made it look again
+    assert keeper.auctions.house == house.address

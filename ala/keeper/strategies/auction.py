@@ -38,6 +38,7 @@ class AuctionStrategy:
     def __init__(self, keeper: Keeper) -> None:
         self.k = keeper
         self.house = ""  # the engine's auction house; "" while there is none
+        self.stale = True  # read the house at the next step: at start, then on the engine's AuctionHouseSet
         self.base = ""
         self.next_seen = 1
         self.open: set[int] = set()
@@ -49,7 +50,8 @@ class AuctionStrategy:
         k = self.k
         assert k.rpc is not None
         house = k.chain.auction_house()
-        if int(house, 16) != 0:
+        self.stale = False
+        if int(house, 16) != 0:  # the engine takes a house once and for good
             self.house = to_checksum_address(house)
             self.base = k.chain.base_asset()
 
