@@ -3,13 +3,14 @@
 from __future__ import annotations
 
 import logging
+import threading
 from types import SimpleNamespace
 
 import pytest
 from eth_abi import encode
 
 from ala import abi
-from ala.keeper import KeeperConfig
+from ala.keeper import KeeperConfig, StepReport
 from ala.keeper.chain import ChainReader
 from ala.keeper.strategies.liquidation import LiquidationStrategy, is_gas_error
 from ala.rpc import RpcError
@@ -84,3 +85,69 @@ def test_chain_reader__reads_are_pinned_to_the_block_hash():
     method, params = chain.liquidatable(ACCOUNTS[:2])
     assert method == "eth_call" and params[1] == {"blockHash": "0x" + "ee" * 32}
     assert params[0]["data"].startswith("0x" + abi.LIQUIDATABLE.selector.hex())
+
+
+def _wave_keeper(n_accounts: int, **config):
+    accounts = [f"0x{i:040x}" for i in range(1, n_accounts + 1)]
+    base = dict(rpc_url="", engine=ACCOUNTS[0], vault=ACCOUNTS[1], queue=ACCOUNTS[2], private_key="")
+    keeper = SimpleNamespace(
+        config=KeeperConfig(**base, **config),
+        txs=SimpleNamespace(inflight={}),
+        clock=lambda: 0.0,
+        borrowers=accounts,
+        borrower_set=set(accounts),
+        collateral_assets=lambda: [ACCOUNTS[5]],
+        keeper_id="unit",
+        log=logging.getLogger("unit"),
+    )
+    strategy = LiquidationStrategy(keeper)
+    strategy.last_full_scan = 0  # the batch size stays as configured (no calibration read)
+    events = []
+    liquidity_reads = []
+
+    def scan(part):
+        events.append(("scan", len(part)))
+        return [part[0]]  # one liquidatable account in every wave
+
+    def liquidate(todo, report, stop, liquidity):
+        events.append(("liquidate", len(todo)))
+        liquidity["seen"] = liquidity.get("seen", 0) + 1  # later waves get the same dict
+
+    strategy.scan = scan
+    strategy._liquidate = liquidate
+    strategy._usable_liquidity = lambda: liquidity_reads.append(1) or {}
+    return strategy, events, liquidity_reads
+
+
+def test_full_scan__liquidates_after_the_first_batch__then_in_waves_of_one_batch_per_worker():
+    strategy, events, liquidity_reads = _wave_keeper(1_300, batch_size=300, rpc_workers=2)
+    report = StepReport(keeper_id="unit", block=100)
+
+    strategy.run(report, None)
+
+    # the reaction to a price does not wait for the whole book: 300 accounts are read before the first send
+    assert events == [
+        ("scan", 300),
+        ("liquidate", 1),
+        ("scan", 600),
+        ("liquidate", 1),
+        ("scan", 400),
+        ("liquidate", 1),
+    ]
+    assert liquidity_reads == [1]  # one read per step: each wave plans with what earlier ones left
+    assert report.scanned == 1_300 and report.liquidatable == 3 and report.full_scan
+
+
+def test_full_scan__stop_between_waves__leaves_the_rest_for_the_next_step():
+    strategy, events, _ = _wave_keeper(1_000, batch_size=300, rpc_workers=2)
+    stop = threading.Event()
+
+    def liquidate(todo, report, stop_, liquidity):
+        events.append(("liquidate", len(todo)))
+        stop.set()
+
+    strategy._liquidate = liquidate
+    strategy.run(StepReport(keeper_id="unit", block=100), stop)
+
+    assert events == [("scan", 300), ("liquidate", 1)]
+    assert len(strategy.recheck) == 700  # the accounts not yet read

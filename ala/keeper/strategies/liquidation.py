@@ -176,44 +176,65 @@ class LiquidationStrategy:
             targets = [a for a in self.recheck if a in k.borrower_set]
         if not targets:
             return
-        t0 = k.clock()
-        found = self.scan(targets)
-        report.scan_seconds += k.clock() - t0
-        report.scanned += len(targets)
         report.full_scan = report.full_scan or full
         if full:
             self.need_full_scan = False
             self.last_full_scan = report.block
             self.last_full_scan_at = k.clock()
-        self.recheck.difference_update(targets)
-        report.liquidatable = len(found)
-        for account in (set(self.skip_noted) & set(targets)) - set(found):
-            del self.skip_noted[account]  # healthy again: a later skip is news
-        busy = {tx.account for tx in k.txs.inflight.values() if tx.kind == "liquidate"}
-        todo = [a for a in found if a not in busy]
-        if todo:
-            self._liquidate(self._order(todo), report, stop)
+        # in waves: one scan batch first, then one batch per RPC worker. The first liquidations go out after
+        # the first batch, so the reaction to a price does not grow with the book (every wave reads the same
+        # pinned block)
+        liquidity: dict[str, int] | None = None  # read once a step: later waves plan with what earlier ones left
+        start, wave = 0, self.batch_size
+        while start < len(targets):
+            if stop is not None and stop.is_set():
+                self.recheck.update(targets[start:])
+                break
+            part = targets[start : start + wave]
+            start += len(part)
+            wave = self.batch_size * max(1, k.config.rpc_workers)
+            t0 = k.clock()
+            found = self.scan(part)
+            report.scan_seconds += k.clock() - t0
+            report.scanned += len(part)
+            self.recheck.difference_update(part)
+            report.liquidatable += len(found)
+            for account in (set(self.skip_noted) & set(part)) - set(found):
+                del self.skip_noted[account]  # healthy again: a later skip is news
+            busy = {tx.account for tx in k.txs.inflight.values() if tx.kind == "liquidate"}
+            todo = [a for a in found if a not in busy]
+            if todo:
+                if liquidity is None:
+                    liquidity = self._usable_liquidity()
+                self._liquidate(self._order(todo), report, stop, liquidity)
 
     def _order(self, accounts: list[str]) -> list[str]:
         """This keeper's own walk order, so that two keepers rarely start on the same account."""
         salt = self.k.keeper_id.encode()
         return sorted(accounts, key=lambda a: keccak(salt + bytes.fromhex(a[2:])))
 
-    def _liquidate(self, accounts: list[str], report: StepReport, stop: threading.Event | None) -> None:
-        """Plan, simulate, sign and send in chunks; receipts are collected between chunks."""
+    def _liquidate(
+        self, accounts: list[str], report: StepReport, stop: threading.Event | None, liquidity: dict[str, int]
+    ) -> None:
+        """Plan, simulate, sign and send in chunks; receipts are collected between chunks.
+
+        `liquidity` is the usable bid liquidity per collateral at the step's block, less what this step's
+        liquidations already planned to take.
+        """
         k = self.k
         assert k.rpc is not None and k.txs is not None
-        liquidity = self._usable_liquidity()
         # with an auction house, a collateral without bids still liquidates (into an auction)
         assets = self.assets if k.auctions.house else [a for a in self.assets if liquidity.get(a, 0) > 0]
         if not assets:
             self._skip(accounts, "no usable bid liquidity", report, starved=True, category="no bids")
             return
         self._prices = self._read_prices() if k.config.min_profit is not None else None
-        cap = k.config.max_liquidations_per_step or len(accounts)
+        # the cap is per step, across the waves of a full scan
+        limit = k.config.max_liquidations_per_step
+        cap = max(0, limit - report.liquidations_sent) if limit else len(accounts)
         sent_total = 0
         # a small first chunk gets the first transaction out fast; later chunks amortise the round trips
-        size = min(16, k.config.pipeline_chunk)
+        size = min(4, k.config.pipeline_chunk)
         pos = 0
         while pos < len(accounts):
             if (stop is not None and stop.is_set()) or sent_total >= cap:
