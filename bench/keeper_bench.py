@@ -13,7 +13,8 @@ are set locally, requests go out in JSON-RPC batches and many transactions share
 - `scan_seconds_10k`: with `also_10k`, the full scan again after topping the book up to 10,000;
 - `signing_us_per_tx`: microseconds to sign one liquidation (`ala.rpc.Signer`, libsecp256k1), median of runs.
 
-Every feed sits behind a Chainlink-style proxy (as on mainnet): the keeper follows the aggregators. The
+Every feed sits behind a Chainlink-style proxy (as on mainnet): the keeper follows the aggregators
+(`--no-proxies` runs the control without them). The
 keeper serves its Prometheus metrics while it runs; with `metrics_sample`, the bench fetches /metrics after
 the liquidations and writes the keeper's lines there.
 
@@ -465,6 +466,7 @@ def run_keeper_bench(
     quiet: bool = False,
     anvil_args: tuple[str, ...] = (),
     metrics_sample: Path | None = None,
+    proxies: bool = True,
 ) -> dict[str, Any]:
     """Measure the keeper; returns the figures (see the module docstring). Stops whatever it started."""
 
@@ -488,7 +490,7 @@ def run_keeper_bench(
         rpc.request("anvil_autoImpersonateAccount", [True])
         rpc.request("anvil_setBalance", [funder, hex(10**24)])
         t = time.time()
-        system = deploy_system(_Project(chain), _Sender(owner), bench_params(), feed_proxies=True)
+        system = deploy_system(_Project(chain), _Sender(owner), bench_params(), feed_proxies=proxies)
         system.block = int(rpc.request("eth_blockNumber"), 16)
         market = Market(chain, system, owner, funder)
         chain.automine(False)
@@ -626,6 +628,7 @@ if __name__ == "__main__":
     parser.add_argument("--rpc-url", default=None)
     parser.add_argument("--anvil-arg", action="append", default=[], help="extra flag for the private Anvil")
     parser.add_argument("--metrics-sample", type=Path, default=None, help="write the keeper's /metrics lines here")
+    parser.add_argument("--no-proxies", action="store_true", help="feeds without proxies (a control run)")
     args = parser.parse_args()
     result = run_keeper_bench(
         args.borrowers,
@@ -633,5 +636,6 @@ if __name__ == "__main__":
         args.rpc_url,
         anvil_args=tuple(args.anvil_arg),
         metrics_sample=args.metrics_sample,
+        proxies=not args.no_proxies,
     )
     print(json.dumps(result, indent=2))
