@@ -29,7 +29,13 @@ def fork_of(choice: str) -> str:
 @click.option("--params", "params_path", default=str(DEFAULT_PARAMS), show_default=True, type=click.Path(exists=True))
 @click.option("--account", "alias", default=None, help="ape account alias (live networks); default: test account 0")
 @click.option("--dry-run", is_flag=True, help="Run the same deployment on a fork of --network and record nothing")
-def cli(network_choice: str, params_path: str, alias: str | None, dry_run: bool) -> None:
+@click.option(
+    "--proxies/--no-proxies",
+    default=True,
+    show_default=True,
+    help="Put a Chainlink-style proxy in front of every mock feed, as on mainnet (feeds the parameters name stay)",
+)
+def cli(network_choice: str, params_path: str, alias: str | None, dry_run: bool, proxies: bool) -> None:
     params = load(Path(params_path))
     choice = fork_of(network_choice) if dry_run else network_choice
     with networks.parse_network_choice(choice) as provider:
@@ -42,7 +48,7 @@ def cli(network_choice: str, params_path: str, alias: str | None, dry_run: bool)
         else:
             sender = accounts.test_accounts[0]
         click.echo(f"deploying on {network.ecosystem.name}:{network.name} from {sender.address}")
-        system = deploy_system(project, sender, params, chain)
+        system = deploy_system(project, sender, params, chain, feed_proxies=proxies)
         for name in ("oracle", "vault", "queue", "engine", "lens"):
             click.echo(f"  {name:<7} {getattr(system, name).address}")
         if dry_run:
