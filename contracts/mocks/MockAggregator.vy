@@ -22,6 +22,19 @@ event NewRound:
     startedBy: indexed(address)
     startedAt: uint256
 
+# The round report of Chainlink's OCR2 aggregators (the ones behind mainnet proxies), emitted alone in
+# `transmissions_only` mode so that a test can show the keeper reacts to it without `AnswerUpdated`.
+event NewTransmission:
+    aggregatorRoundId: indexed(uint32)
+    answer: int192
+    transmitter: address
+    observationsTimestamp: uint32
+    observations: DynArray[int192, 1]
+    observers: Bytes[1]
+    juelsPerFeeCoinTokens: int192
+    configDigest: bytes32
+    epochAndRound: uint40
+
 
 # Whoever deployed the feed; the only account allowed to post answers.
 owner: public(immutable(address))
@@ -32,6 +45,8 @@ description: public(immutable(String[64]))
 # Chainlink interface version reported by `version()`.
 VERSION: constant(uint256) = 4
 
+# Announce rounds with NewTransmission only (OCR2-style) instead of NewRound + AnswerUpdated.
+transmissions_only: public(bool)
 # Id of the newest round; 0 before the first answer.
 latestRound: public(uint80)
 # Round id -> packed (answer + 2**127 in 128 bits | updatedAt uint64 << 128 | startedAt uint64 << 192).
@@ -65,6 +80,15 @@ def update_answer(answer: int256):
     """
     assert msg.sender == owner, "mock: not owner"
     self._new_round(answer, block.timestamp, block.timestamp)
+
+
+@external
+def set_transmissions_only(on: bool):
+    """
+    @notice Announce the next rounds with `NewTransmission` alone (OCR2-style), or with the classic events.
+    """
+    assert msg.sender == owner, "mock: not owner"
+    self.transmissions_only = on
 
 
 @external
@@ -109,6 +133,19 @@ def _new_round(answer: int256, updated_at: uint256, started_at: uint256):
     # dev: the answer is stored with a 2**127 offset so that negative answers pack as unsigned
     packed: uint256 = convert(answer + _OFFSET, uint256) | (updated_at << 128) | (started_at << 192)
     self._rounds[round_id] = packed
+    if self.transmissions_only:
+        log NewTransmission(
+            aggregatorRoundId=convert(round_id, uint32),
+            answer=convert(answer, int192),
+            transmitter=msg.sender,
+            observationsTimestamp=convert(updated_at, uint32),
+            observations=[convert(answer, int192)],
+            observers=b"\x00",
+            juelsPerFeeCoinTokens=0,
+            configDigest=empty(bytes32),
+            epochAndRound=convert(round_id, uint40),
+        )
+        return
     log NewRound(roundId=convert(round_id, uint256), startedBy=msg.sender, startedAt=started_at)
     log AnswerUpdated(current=answer, roundId=convert(round_id, uint256), updatedAt=updated_at)
 

@@ -77,6 +77,23 @@ def test_keeper__oracle_feeds_set__listens_to_the_new_feed(market, make_keeper, 
     assert reacted.price_updates >= 1 and reacted.liquidations_sent > 0
 
 
+def test_keeper__ocr_aggregator_reports_with_new_transmission_only__the_keeper_reacts(market, make_keeper, owner):
+    system = market.system
+    keeper = make_keeper(**EVENTS_ONLY)
+    keeper.step()
+    aggregators = system.feeds["WETH"]
+    for aggregator in aggregators:
+        aggregator.set_transmissions_only(True, sender=owner)
+        tx = aggregator.update_answer(_crashed_answer(aggregator), sender=owner)
+        assert [log.event_name for log in tx.decode_logs()] == ["NewTransmission"]  # no AnswerUpdated to follow
+    assert market.liquidatable()
+
+    reacted = keeper.step()
+
+    assert reacted.price_updates >= 1 and reacted.full_scan
+    assert reacted.liquidations_sent > 0
+
+
 # ---------------------------------------------------------------- reorganisations
 
 
