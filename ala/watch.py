@@ -26,6 +26,8 @@ from ala.status import borrowers_of
 HOUR = 3600
 # feed rounds read back to estimate how often the oracle observes an asset
 ROUNDS_READ = 12
+# a Chainlink proxy's round id is phase << 64 | the aggregator's round id
+AGGREGATOR_ROUND = 2**64 - 1
 
 
 def observation_interval(system: System, symbol: str) -> tuple[float, bool]:
@@ -37,13 +39,16 @@ def observation_interval(system: System, symbol: str) -> tuple[float, bool]:
     first = round_id
     first_at = updated_at
     for back in range(1, ROUNDS_READ):
+        earlier = round_id - back
+        if earlier & AGGREGATOR_ROUND == 0:
+            break  # the start of the feed, or of the proxy's current phase: no round 0 to read
         try:
-            data = feed.getRoundData(round_id - back)
-        except Exception:  # a round before the feed's first, or a proxy phase it cannot read back to
+            data = feed.getRoundData(earlier)
+        except Exception:  # a real feed may not serve rounds that old; what was read so far will do
             break
-        if data[3] == 0 or round_id - back <= 0:
+        if data[3] == 0:
             break
-        first, first_at = round_id - back, data[3]
+        first, first_at = earlier, data[3]
     if first == round_id or updated_at <= first_at:
         return float(HOUR), False
     return (updated_at - first_at) / (round_id - first), True

@@ -58,12 +58,13 @@ def table(s, limit: int) -> Table:
 @click.option("--once", is_flag=True, help="one ranking, then exit")
 @click.option("--limit", default=30, show_default=True, help="rows shown (--json lists every borrower)")
 @click.option("--interval", default=1.0, show_default=True, help="seconds between checks for a new block")
+@click.option("--refreshes", type=int, default=None, help="stop after this many refreshes (default: until Ctrl-C)")
 @click.option("--observation-seconds", type=float, default=None, help="seconds between oracle observations")
 @json_option
 @params_option
 @deployment_option
 @one_line_errors
-def cli(ecosystem, network, once, limit, interval, observation_seconds, as_json, params_path, deployment):
+def cli(ecosystem, network, once, limit, interval, refreshes, observation_seconds, as_json, params_path, deployment):
     system = open_system(project, ecosystem, network, deployment, params_path)
 
     def take():
@@ -85,23 +86,25 @@ def cli(ecosystem, network, once, limit, interval, observation_seconds, as_json,
         if as_json:
             # one JSON line per refresh
             click.echo(json.dumps(first, default=str))
-            for s in _refreshes(system, first["block"], interval, observation_seconds):
+            for s in _refreshes(system, first["block"], interval, observation_seconds, refreshes):
                 click.echo(json.dumps(s, default=str))
         else:
             with Live(table(first, limit), console=Console(), auto_refresh=False) as live:
-                for s in _refreshes(system, first["block"], interval, observation_seconds):
+                for s in _refreshes(system, first["block"], interval, observation_seconds, refreshes):
                     live.update(table(s, limit), refresh=True)
     except KeyboardInterrupt:
         pass
     sys.exit(1 if s["liquidatable"] else 0)
 
 
-def _refreshes(system, seen: int, interval: float, observation_seconds):
-    """A new ranking each time the chain has a new block."""
-    while True:
+def _refreshes(system, seen: int, interval: float, observation_seconds, limit: int | None):
+    """A new ranking each time the chain has a new block (`limit` of them, or without end)."""
+    done = 0
+    while limit is None or done < limit:
         time.sleep(interval)
         if chain.blocks.height == seen:
             continue
         s = snapshot(system, observation_seconds)
         seen = s["block"]
+        done += 1
         yield s

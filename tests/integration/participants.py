@@ -113,7 +113,9 @@ class Participants:
                 stack.enter_context(
                     mock.patch.object(ape_commands, "parse_network", lambda ctx: contextlib.nullcontext(provider))
                 )
-            result: Result = CliRunner(mix_stderr=False).invoke(self.commands[script], full, catch_exceptions=True)
+            # wide enough that rich tables do not wrap the cells the tests read
+            runner = CliRunner(mix_stderr=False, env={"COLUMNS": "250"})
+            result: Result = runner.invoke(self.commands[script], full, catch_exceptions=True)
         if result.exception is not None and not isinstance(result.exception, SystemExit):
             raise result.exception
         return Outcome(result.exit_code, result.stdout, result.stderr)
