@@ -36,7 +36,7 @@ from ala.cli_common import (
     parse_amount,
     sender_account,
 )
-from ala.cli_errors import one_line_errors
+from ala.cli_guard import one_line_errors
 
 err = Console(stderr=True)
 

@@ -24,7 +24,7 @@ from rich.progress import Progress
 from rich.table import Table
 
 from ala.cli_common import deployment_option, emit, json_option, open_system, params_option
-from ala.cli_errors import one_line_errors
+from ala.cli_guard import one_line_errors
 from ala.watch import snapshot
 
 err = Console(stderr=True)
