@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import json
 from decimal import Decimal
 
 import pytest
@@ -297,3 +298,18 @@ def test_pools__larger_than_the_pools__says_how_short(cli, actions, bidder):
 )
 def test_pools__bad_input__one_line(cli, bidder, args, says):
     refused(cli, bidder, "bid", "pools", *args, says=says, as_sender=False)
+
+
+def test_submit__json__stdout_holds_the_json_alone_while_ape_logs_info(cli, bidder, give):
+    """Ape logs every confirmed transaction at INFO on stdout; `--json` must leave stdout to the JSON."""
+    from ape.logging import LogLevel, logger
+
+    give("USDA", bidder, 1_000)
+    before = logger.level
+    logger.set_level(LogLevel.INFO)
+    try:
+        out = cli.run("bid", "submit", "WETH", "0", "100", "--json", account=bidder)
+    finally:
+        logger.set_level(before)
+    assert out.code == 0, out
+    assert json.loads(out.out)["amount"] == "100"
