@@ -23,6 +23,7 @@ from ala import account as moves
 from ala.cli_common import (
     CommandError,
     account_option,
+    collateral_token,
     deployment_option,
     emit,
     is_local,
@@ -174,8 +175,6 @@ def add_collateral(
     sender = sender_account(alias, is_local(network))
     if for_account is not None and not _is_address(for_account):
         raise CommandError(f"{for_account!r} is not an address (0x and 40 hex digits)")
-    from ala.cli_common import collateral_token
-
     token = collateral_token(system, collateral)
     units = parse_amount(amount, token.decimals())
     result = moves.add_collateral(system, sender, collateral, units, for_account, approve=not no_approve)
