@@ -54,10 +54,14 @@ def bid_ids_of(system: System, owner: str) -> list[int]:
     return [log.bid_id for log in event.range(system.block, head + 1, search_topics={"owner": owner})]
 
 
-def _claimed(system: System, bid_id: int) -> int:
+def claimed_by(system: System, owner: str) -> dict[int, int]:
+    """Collateral units each of `owner`'s bids has claimed so far (the `BidClaimed` logs, one scan)."""
     event = system.queue.BidClaimed
     head = event.chain_manager.blocks.height
-    return sum(log.collateral_amount for log in event.range(system.block, head + 1, search_topics={"bid_id": bid_id}))
+    out: dict[int, int] = {}
+    for log in event.range(system.block, head + 1, search_topics={"owner": owner}):
+        out[log.bid_id] = out.get(log.bid_id, 0) + log.collateral_amount
+    return out
 
 
 def bid_state(info: Any, now: int) -> str:
@@ -67,9 +71,7 @@ def bid_state(info: Any, now: int) -> str:
     return "active" if info.amount else "spent"
 
 
-def bid_row(system: System, bid_id: int, info: Any | None = None, now: int | None = None) -> dict[str, Any]:
-    info = info if info is not None else system.queue.bid_info(bid_id)
-    now = now if now is not None else _now(system)
+def bid_row(system: System, bid_id: int, info: Any, now: int, claimed: int) -> dict[str, Any]:
     symbol = system.symbol_of(info.collateral)
     c = system.params.collateral(symbol)
     premium = system.queue.slot_info(info.collateral, info.slot).premium
@@ -80,7 +82,7 @@ def bid_row(system: System, bid_id: int, info: Any | None = None, now: int | Non
         "slot": info.slot,
         "premium": premium / WAD,
         "remaining": whole(info.amount, _base_decimals(system)),
-        "bought": whole(_claimed(system, bid_id) + info.claimable, c.decimals),
+        "bought": whole(claimed + info.claimable, c.decimals),
         "claimable": whole(info.claimable, c.decimals),
         "state": bid_state(info, now),
         "activates_at": info.activates_at if info.pending else None,
@@ -91,11 +93,12 @@ def bid_row(system: System, bid_id: int, info: Any | None = None, now: int | Non
 def list_bids(system: System, owner: str) -> list[dict[str, Any]]:
     """`owner`'s bids that still exist (a bid spent and claimed is deleted)."""
     now = _now(system)
+    claimed = claimed_by(system, owner)
     rows = []
     for bid_id in bid_ids_of(system, owner):
         info = system.queue.bid_info(bid_id)
         if int(info.owner, 16) != 0:
-            rows.append(bid_row(system, bid_id, info, now))
+            rows.append(bid_row(system, bid_id, info, now, claimed.get(bid_id, 0)))
     return rows
 
 

@@ -113,6 +113,7 @@ def test_activate__not_due_then_all_due__activates_own_due_bids(cli, system, act
     refused(cli, bidder, "bid", "activate", str(mine[0]), says=f"bid {mine[0]} is not due: it activates at")
     chain.pending_timestamp += 601
     chain.mine()
+    assert [r["state"] for r in cli.run("bid", "list", "--json", account=bidder).json] == ["due", "due"]
     out = cli.run("bid", "activate", "--all-due", "--json", account=bidder)
 
     assert out.code == 0, out
