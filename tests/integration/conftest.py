@@ -100,3 +100,28 @@ def keeper_process(tmp_path, rpc_url, deployment, keeper_key):
     yield start
     for proc in started:
         proc.kill()
+
+
+# ---------------------------------------------------------------- the participant commands (bid, account, watch)
+
+
+@pytest.fixture
+def cli(system, accounts, chain, tmp_path):
+    """`cli.run("bid", "list", "--json", account=bidder)`: a participant command in-process against this Anvil."""
+    from tests.integration.participants import Participants
+
+    return Participants(system, accounts, chain, tmp_path)
+
+
+@pytest.fixture
+def give(system, owner, fast):
+    """`give(symbol, account, whole tokens)`: mint with no allowance to anyone who matters (setup, raw transactions)."""
+    from decimal import Decimal
+
+    def give(symbol, account, amount):
+        token = system.tokens[symbol]
+        raw = int(Decimal(str(amount)) * 10 ** token.decimals())
+        fast.mint_and_approve(owner, token, account, raw, owner, allowance=0)
+        return raw
+
+    return give

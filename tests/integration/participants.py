@@ -1,0 +1,121 @@
+"""Running the participant commands (`scripts/bid.py`, `account.py`, `watch.py`) in-process against the test Anvil.
+
+A command is handed the session's connected provider (`connect=False`, the default): ape's connection of a fresh
+provider object costs seconds per call, all of it in ape. With `connect=True` it connects as a user's
+`APE_FOUNDRY_HOST=<url> ape run ... --network ethereum:local:foundry` would, to the session's Anvil by its URL
+(`--provider-settings '{"host": url}'`): no second node starts, the chain is the one the fixtures built.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import importlib.util
+import json
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+from unittest import mock
+
+from ape.cli import commands as ape_commands
+from click.testing import CliRunner, Result
+
+from tests.integration.helpers import write_deployment
+
+ROOT = Path(__file__).resolve().parents[2]
+
+
+def load_script(name: str) -> Any:
+    """The click command of `scripts/<name>.py`, as `ape run <name>` finds it."""
+    spec = importlib.util.spec_from_file_location(f"ala_script_{name}", ROOT / "scripts" / f"{name}.py")
+    module = importlib.util.module_from_spec(spec)
+    spec.loader.exec_module(module)
+    return module.cli
+
+
+def write_params(params: Any, path: Path) -> Path:
+    """The TOML parameter file of `params` (a SystemParams), as `ala.params.load` reads it back."""
+
+    def token(t: Any) -> list[str]:
+        return [
+            f'symbol = "{t.symbol}"',
+            f"decimals = {t.decimals}",
+            f"price = {t.price}",
+            f"feed_decimals = {t.feed_decimals}",
+            f"mock_feeds = {t.mock_feeds}",
+        ]
+
+    lines = ["[base]", *token(params.base), ""]
+    for c in params.collaterals:
+        lines += ["[[collateral]]", *token(c)]
+        for key in ("max_ltv", "liq_ltv", "risk_factor", "premium_step", "max_slot", "waiting_period", "bid_threshold"):
+            lines.append(f"{key} = {getattr(c, key)}")
+        lines.append("")
+    lines.append("[market]")
+    for key in (
+        "oracle_max_age",
+        "base_risk_factor",
+        "max_risk_ratio",
+        "liq_risk_ratio",
+        "max_leverage",
+        "liq_leverage",
+    ):
+        lines.append(f"{key} = {getattr(params, key)}")
+    path.write_text("\n".join(lines) + "\n")
+    return path
+
+
+@dataclass
+class Outcome:
+    code: int
+    out: str
+    err: str
+
+    @property
+    def json(self) -> Any:
+        return json.loads(self.out)
+
+    @property
+    def error_line(self) -> str:
+        """The one line a failure prints (click's `Error: ...`)."""
+        lines = [line for line in self.err.splitlines() if line.strip()]
+        assert len(lines) == 1, f"expected one line, got {self.err!r}"
+        assert "Traceback" not in self.err and "Traceback" not in self.out
+        return lines[0]
+
+
+class Participants:
+    """`run("bid", "submit", "WETH", "2", "1,000", account=bidder)` -> Outcome."""
+
+    def __init__(self, system: Any, accounts: Any, chain: Any, workdir: Path) -> None:
+        self.system = system
+        self.accounts = list(accounts)
+        self.chain = chain
+        self.deployment = write_deployment(system, workdir / "deployment.json")
+        self.params = write_params(system.params, workdir / "params.toml")
+        self.commands = {name: load_script(name) for name in ("bid", "account", "watch")}
+
+    def alias(self, account: Any) -> str:
+        index = [a.address for a in self.accounts].index(account.address)
+        return f"TEST::{index}"
+
+    def run(
+        self, script: str, *args: str, account: Any = None, deployment: Path | None = None, connect: bool = False
+    ) -> Outcome:
+        full = [*args, "--network", "ethereum:local:foundry"]
+        if connect:
+            full += ["--provider-settings", json.dumps({"host": self.chain.provider.uri})]
+        full += ["--deployment", str(deployment or self.deployment), "--params", str(self.params)]
+        if account is not None:
+            full += ["--account", self.alias(account)]
+        provider = self.chain.provider
+        with contextlib.ExitStack() as stack:
+            if not connect:
+                stack.enter_context(
+                    mock.patch.object(ape_commands, "parse_network", lambda ctx: contextlib.nullcontext(provider))
+                )
+            # wide enough that rich tables do not wrap the cells the tests read
+            runner = CliRunner(mix_stderr=False, env={"COLUMNS": "250"})
+            result: Result = runner.invoke(self.commands[script], full, catch_exceptions=True)
+        if result.exception is not None and not isinstance(result.exception, SystemExit):
+            raise result.exception
+        return Outcome(result.exit_code, result.stdout, result.stderr)
