@@ -91,6 +91,11 @@ class Bound:
     low_open: bool = False  # the contract needs value > low
     high_open: bool = False  # the contract needs value < high
     zero_ok: bool = False  # 0 is allowed besides [low, high] (a breaker's tolerance: 0 turns it off)
+    high_reason: str = ""  # the reason above the bound, when it differs from the one below
+
+    def reason_for(self, value: int) -> str:
+        above = value >= self.high if self.high_open else value > self.high
+        return self.high_reason if above and self.high_reason else self.reason
 
     def holds(self, value: int) -> bool:
         if self.zero_ok and value == 0:
@@ -110,7 +115,7 @@ class Bound:
             raise CommandError(
                 f"{subject}{self.parameter} {show(value, self.unit, base_decimals)} is out of bounds: "
                 f"{self.contract}.{self.function} takes {self.describe(base_decimals)} "
-                f"(the contract would revert '{self.reason}')"
+                f"(the contract would revert '{self.reason_for(value)}')"
             )
 
 
@@ -118,7 +123,7 @@ def bounds(base_decimals: int) -> dict[tuple[str, str], Bound]:
     """(function, parameter) -> its bound. The auction's tip and dust bounds are in whole base tokens."""
     unit = 10**base_decimals
 
-    def bound(function: str, parameter: str, low: int, high: int, reason: str, **flags: bool) -> Bound:
+    def bound(function: str, parameter: str, low: int, high: int, reason: str, **flags: Any) -> Bound:
         setter = SETTERS[function]
         kind = dict(setter.parameters)[parameter]
         return Bound(setter.contract, function, parameter, kind, low, high, reason, **flags)
@@ -141,9 +146,15 @@ def bounds(base_decimals: int) -> dict[tuple[str, str], Bound]:
         bound("set_dust_value", "dust_value", 0, 10_000 * WAD, "engine: dust_value above bound"),
         bound("set_fees", "keeper_fee", 0, 5 * 10**16, "engine: keeper_fee above bound"),
         bound("set_fees", "protocol_fee", 0, 10**17, "engine: protocol_fee above bound"),
-        # dev: 0 reverts "queue: zero premium step", 0.5 and above "queue: premium cap too high"
         bound(
-            "set_pool_params", "premium_step", 0, WAD // 2, "queue: zero premium step", low_open=True, high_open=True
+            "set_pool_params",
+            "premium_step",
+            0,
+            WAD // 2,
+            "queue: zero premium step",
+            low_open=True,
+            high_open=True,
+            high_reason="queue: premium cap too high",
         ),
         bound("set_pool_params", "max_slot", 1, 100, "queue: max slot out of range"),
         bound("set_pool_params", "waiting_period", 0, 7 * DAY, "queue: waiting period too long"),
@@ -411,6 +422,8 @@ def check_bounds(system: System, function: str, values: dict[str, int], symbol: 
     table = bounds(system.params.base.decimals)
     for name, value in values.items():
         bound = table.get((function, name))
+        if function == "set_breaker" and name == "confirmation_delay" and values.get("tolerance") == 0:
+            continue  # dev: a breaker turned off takes delay 0, which `_breaker_rules` checks
         if bound is not None:
             bound.check(value, system.params.base.decimals, f"{symbol} " if symbol else "")
 
