@@ -12,6 +12,7 @@ nothing), and takes `--json`.
 
 from __future__ import annotations
 
+import datetime
 from collections.abc import Callable
 from typing import Any
 
@@ -346,21 +347,21 @@ def accept_ownership(ecosystem, network, deployment, params_path, alias, as_json
 # ---------------------------------------------------------------- diff and apply
 
 
-def _render_rows(decimals: int) -> Callable[[dict], None]:
-    def render(data: dict) -> None:
-        rows = data["rows"] if data.get("all") else [r for r in data["rows"] if r["differs"]]
-        if not rows:
-            click.echo("no difference: the chain holds every parameter of the file")
-            return
+def _render_rows(data: dict) -> None:
+    rows = data["rows"] if data.get("all") else [r for r in data["rows"] if r["differs"]]
+    if rows:
         click.echo(f"{'contract':<18} {'parameter':<26} {'file':>22} {'chain':>22}")
-        for r in rows:
+    else:
+        click.echo("no difference: the chain holds every parameter of the file")
+    for r in rows:
+        name = f"{r['asset']} {r['parameter']}".strip()
+        mark = "" if r["differs"] else "  ="
+        click.echo(f"{r['contract']:<18} {name:<26} {r['file']!s:>22} {r['chain']!s:>22}{mark}")
+    for r in data["rows"]:
+        if "ramp_end" in r:
             name = f"{r['asset']} {r['parameter']}".strip()
-            mark = "" if r["differs"] else "  ="
-            click.echo(f"{r['contract']:<18} {name:<26} {r['file']!s:>22} {r['chain']!s:>22}{mark}")
-            if "ramp_end" in r:
-                click.echo(f"{'':<45} in force {r['in_force']} (ramp ends at unix {r['ramp_end']})")
-
-    return render
+            at = datetime.datetime.fromtimestamp(r["ramp_end"], datetime.UTC).strftime("%Y-%m-%d %H:%M:%S UTC")
+            click.echo(f"ramp running: {name} in force {r['in_force']}, moving to {r['chain']} until {at}")
 
 
 @command("diff", "Each parameter of --params: file vs chain")
@@ -368,13 +369,12 @@ def _render_rows(decimals: int) -> Callable[[dict], None]:
 def diff(ecosystem, network, deployment, params_path, alias, as_json, show_all):
     system = _open(ecosystem, network, deployment, params_path)
     rows = admin.diff(system, system.params, project)
-    decimals = system.params.base.decimals
     data = {
         "differences": sum(r.differs for r in rows),
-        "rows": [r.to_json(decimals) for r in rows],
+        "rows": [r.to_json(system.params.base.decimals) for r in rows],
         "all": show_all,
     }
-    emit(data, as_json, _render_rows(decimals))
+    emit(data, as_json, _render_rows)
 
 
 @command("apply", "The calls that make the chain match --params; prints them, sends only with --yes")

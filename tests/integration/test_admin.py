@@ -458,8 +458,14 @@ def test_diff_apply_diff__changed_parameter_file__no_difference_after_apply(
     applied = admin.json("apply", "--yes", params=changed, account=owner)
 
     assert len(applied["sent"]) == len(applied["calls"]) == owner.nonce - nonce
-    after = admin.run("diff", params=changed)
-    assert after.output.strip() == "no difference: the chain holds every parameter of the file"
+    after = admin.run("diff", params=changed).output.splitlines()
+    assert after[0] == "no difference: the chain holds every parameter of the file"
+    # the thresholds are on their way: the chain holds the file's values as targets, and says so
+    assert [line.split(" in force ")[0] for line in after[1:]] == [
+        "ramp running: WETH liq_ltv",
+        "ramp running: liq_risk_ratio",
+    ]
+    assert after[1].split(", moving to ")[1].startswith("0.83 until ")
     assert admin.json("diff", params=changed)["differences"] == 0
 
 
