@@ -18,6 +18,7 @@ contracts have no view of the target). Diffs compare targets, and show the value
 from __future__ import annotations
 
 import datetime
+import functools
 from collections.abc import Callable
 from dataclasses import dataclass, field
 from decimal import Decimal, InvalidOperation
@@ -233,21 +234,38 @@ SETTERS = {
 }
 
 
-def _head() -> int:
-    from ape import chain
-
-    return chain.blocks.head.number
-
-
-def _now(system: System) -> int:
+def _now() -> int:
     from ape import chain
 
     return chain.blocks.head.timestamp
 
 
-def _last_log(event: Any, start: int, **topics: Any) -> Any:
+@functools.lru_cache(maxsize=8)
+def _ramp_window(deployed: int, head: int, head_hash: bytes) -> int:
+    """The first block (not before the deployment) less than RAMP_TIME old at `head`: a ramp that started before it
+    has ended, so only the logs from here on can tell a running ramp's target (a binary search, not a long scan).
+    Cached per head block hash (a reverted snapshot or a reorganisation gives the same number another block)."""
+    from ape import chain
+
+    since = chain.blocks[head].timestamp - RAMP_TIME
+    low, high = deployed, head
+    while low < high:
+        middle = (low + high) // 2
+        if chain.blocks[middle].timestamp < since:
+            low = middle + 1
+        else:
+            high = middle
+    return low
+
+
+def _last_log(system: System, event: Any, **topics: Any) -> Any:
+    """The latest `event` of the last RAMP_TIME (None when there is none: no ramp can be running)."""
+    from ape import chain
+
+    head = chain.blocks.head
     last = None
-    for log in event.range(start, _head() + 1, search_topics=topics or None):
+    start = _ramp_window(system.block, head.number, bytes(head.hash))
+    for log in event.range(start, head.number + 1, search_topics=topics or None):
         last = log
     return last
 
@@ -256,7 +274,7 @@ def collateral_target(system: System, asset: Any) -> tuple[dict[str, int], int, 
     """An asset's configured (max_ltv, liq_ltv, risk_factor) -> (targets, liq_ltv in force, ramp end or 0)."""
     config = system.engine.collateral_config(asset)
     values = {"max_ltv": config.max_ltv, "liq_ltv": config.liq_ltv, "risk_factor": config.risk_factor}
-    log = _last_log(system.engine.CollateralConfigured, system.block, asset=asset.address)
+    log = _last_log(system, system.engine.CollateralConfigured, asset=asset.address)
     ramp_end = 0
     if log is not None and int(log.liq_ltv) != config.liq_ltv:
         # dev: a ramp runs exactly while the value in force differs from the target; it started at the last change
@@ -274,11 +292,11 @@ def risk_limits_target(system: System) -> tuple[dict[str, int], dict[str, int], 
     in_force = {name: int(getattr(now, name)) for name, _ in SETTERS["set_risk_limits"].parameters}
     values = dict(in_force)
     ramp_end = 0
-    log = _last_log(system.engine.RiskLimitsSet, system.block)
+    log = _last_log(system, system.engine.RiskLimitsSet)
     if log is not None:
         for name in LIMIT_THRESHOLDS:
             values[name] = int(getattr(log, name))
-        if int(log.ramp_end) > _now(system) and values != in_force:
+        if int(log.ramp_end) > _now() and values != in_force:
             ramp_end = int(log.ramp_end)
     return values, in_force, ramp_end
 
@@ -494,10 +512,6 @@ def _breaker_rules(system: System, asset: Any, new: dict, old: dict, call: Call)
         call.note = "turning the breaker on or off forgets its state: the next poke's price is the anchor"
 
 
-def _volatility_rules(system: System, asset: Any, new: dict, old: dict, call: Call) -> None:
-    pass
-
-
 def _collateral_rules(system: System, asset: Any, new: dict, old: dict, call: Call) -> None:
     config = system.engine.collateral_config(asset)
     _rule(
@@ -524,7 +538,7 @@ def _collateral_rules(system: System, asset: Any, new: dict, old: dict, call: Ca
                 f"{call.subject} liq_ltv",
                 show(in_force, "wad"),
                 show(new["liq_ltv"], "wad"),
-                _now(system) + 1 + RAMP_TIME,
+                _now() + 1 + RAMP_TIME,
             )
         )
 
@@ -559,7 +573,7 @@ def _risk_limits_rules(system: System, asset: Any, new: dict, old: dict, call: C
     if not owed:
         call.note = "nobody owes the vault: the thresholds take effect at once"
         return
-    ends = _now(system) + 1 + RAMP_TIME
+    ends = _now() + 1 + RAMP_TIME
     for name in LIMIT_THRESHOLDS:
         if new[name] != in_force[name]:
             call.ramps.append(Ramp(name, show(in_force[name], "wad"), show(new[name], "wad"), ends))
@@ -603,7 +617,6 @@ def _reset_rules(system: System, asset: Any, new: dict, old: dict, call: Call) -
 RULES: dict[str, Callable[..., None]] = {
     "set_feeds": _feeds_rules,
     "set_breaker": _breaker_rules,
-    "set_volatility_params": _volatility_rules,
     "configure_collateral": _collateral_rules,
     "set_risk_limits": _risk_limits_rules,
     "set_pool_params": _pool_rules,
@@ -933,11 +946,11 @@ def _planned(system: System, function: str, symbol: str, overrides: dict, earlie
     if function in ("set_curve", "set_reset_rules") and any(
         c.function in ("set_curve", "set_reset_rules") for c in earlier
     ):
-        asset = None
-        old = current(system, function, asset)
+        # dev: `reconcile` checked floor < cusp for the pair; the chain's cusp or floor is not the one in force then
+        old = current(system, function)
         new = {**old, **overrides}
         check_bounds(system, function, new)
-        return _setter_call(system, function, asset, symbol, new, old)
+        return _setter_call(system, function, None, symbol, new, old)
     return setter(system, function, overrides, symbol)
 
 

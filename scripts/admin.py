@@ -73,7 +73,7 @@ def _act(
     calls = build(system, sender)
     for call in calls:
         admin.check_sender(system, call, sender.address)
-        if not call.changes and call.function not in ("confirm_price",):
+        if not call.changes:
             raise CommandError(f"nothing changes: {call.title()} sets what the chain already holds")
     if not as_json:
         for call in calls:
