@@ -491,3 +491,21 @@ def test_apply__rate_model_differs__reported_not_applied(admin, auction_system, 
         "KinkedRateModel slope_low: no setter; deploy a KinkedRateModel with the file's values and run "
         "`admin set-rate-model ADDRESS`"
     ]
+
+
+def test_diff__threshold_ramp__target_shown_for_a_day_then_the_value_in_force(admin, owner, debt, chain):
+    """Targets come from the last day's logs: 23 hours into the ramp the target and the value in force both show;
+    25 hours in, the ramp has ended and the chain's value is the one in force."""
+    sent = admin.json("collateral", "WETH", "--liq-ltv", "0.83", account=owner)["sent"][0]
+    start = chain.blocks[sent["block"]].timestamp
+
+    def weth_liq_ltv() -> dict:
+        return next(r for r in admin.json("diff")["rows"] if (r["asset"], r["parameter"]) == ("WETH", "liq_ltv"))
+
+    chain.mine(timestamp=start + 23 * 3_600)
+    row = weth_liq_ltv()
+    assert (row["file"], row["chain"], row["ramp_end"]) == ("0.85", "0.83", start + DAY)
+    assert 0.83 < float(row["in_force"]) < 0.84
+    chain.mine(timestamp=start + 25 * 3_600)
+    row = weth_liq_ltv()
+    assert (row["chain"], "ramp_end" in row) == ("0.83", False)
