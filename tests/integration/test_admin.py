@@ -37,6 +37,11 @@ def admin(auction_system, tmp_path_factory):
     return Admin(admin_cli(), deployment, params)
 
 
+@pytest.fixture(scope="module", autouse=True)
+def _set_up_first(admin, owner, guardian, stranger, lender, borrower, keeper, accounts, project, chain):
+    """Every longer-lived fixture the module uses, before the first test's snapshot (ape rebases otherwise)."""
+
+
 @pytest.fixture
 def refused(admin):
     """Run a command that must be refused: non-zero exit, the message, and nothing sent (the nonce unchanged)."""
