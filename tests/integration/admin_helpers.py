@@ -39,8 +39,8 @@ def params_toml(p: SystemParams) -> str:
     lines = ["[base]", *token(p.base)]
     for c in p.collaterals:
         lines += ["", "[[collateral]]", *token(c)]
-        for name in ("max_ltv", "liq_ltv", "risk_factor", "premium_step", "max_slot", "waiting_period", "bid_threshold"):
-            lines.append(f"{name} = {getattr(c, name)}")
+        risk = ("max_ltv", "liq_ltv", "risk_factor", "premium_step", "max_slot", "waiting_period", "bid_threshold")
+        lines += [f"{name} = {getattr(c, name)}" for name in risk]
     lines += ["", "[market]"]
     for name in (
         "oracle_max_age",
