@@ -702,6 +702,39 @@ def withdraw_reserve_collateral(system: System, symbol: str, amount: int, receiv
     )
 
 
+def _house(system: System) -> Any:
+    if system.auction is None:
+        raise CommandError("this deployment has no auction house")
+    return system.auction
+
+
+def withdraw_incentives(system: System, amount: int, receiver: str) -> Call:
+    decimals = system.params.base.decimals
+    balance = _house(system).incentive_balance()
+    if amount > balance:
+        raise CommandError(
+            f"{show(amount, 'base', decimals)} exceeds the incentive balance {show(balance, 'base', decimals)} "
+            "(the contract would revert 'auction: exceeds incentive balance')"
+        )
+    change = Change("incentive_balance", show(balance, "base", decimals), show(balance - amount, "base", decimals))
+    return Call("DutchAuction", "withdraw_incentives", (amount, receiver), [change], note=f"to {receiver}")
+
+
+def sweep(system: System, symbol: str, receiver: str) -> Call:
+    """Send the auction house's tokens beyond what it owes (running lots, the incentive balance) to `receiver`."""
+    house, token = _house(system), _asset(system, symbol)
+    owed = house.incentive_balance() if token.address == system.base.address else house.held(token)
+    balance = token.balanceOf(house)
+    if balance <= owed:
+        raise CommandError(
+            f"the auction house holds no {symbol} beyond what it owes (the contract would revert "
+            "'auction: nothing to sweep')"
+        )
+    decimals = token.decimals()
+    change = Change("stray balance", show(balance - owed, "base", decimals), "0")
+    return Call("DutchAuction", "sweep", (token.address, receiver), [change], subject=symbol, note=f"to {receiver}")
+
+
 def set_rate_model(system: System, model: str) -> Call:
     change = Change("rate_model", str(system.vault.rate_model()), model)
     return Call("LendingVault", "set_rate_model", (model,), [change], note="interest so far accrues at the old rate")

@@ -308,6 +308,23 @@ def auction_dust(ecosystem, network, deployment, params_path, alias, as_json, du
     _act(ecosystem, network, deployment, params_path, alias, as_json, _setter("set_dust", dust=dust))
 
 
+@command("withdraw-incentives", "Take base (whole tokens) out of the auction's redo incentive balance")
+@click.argument("amount")
+@click.option("--to", "receiver", required=True)
+def withdraw_incentives(ecosystem, network, deployment, params_path, alias, as_json, amount, receiver):
+    def build(system: System, sender: Any) -> list[Call]:
+        return [admin.withdraw_incentives(system, parse_amount(amount, system.params.base.decimals), receiver)]
+
+    _act(ecosystem, network, deployment, params_path, alias, as_json, build)
+
+
+@command("sweep", "Send tokens the auction house holds beyond what it owes (donations, mistakes) to a receiver")
+@click.argument("symbol")
+@click.option("--to", "receiver", required=True)
+def sweep(ecosystem, network, deployment, params_path, alias, as_json, symbol, receiver):
+    _act(ecosystem, network, deployment, params_path, alias, as_json, lambda s, _: [admin.sweep(s, symbol, receiver)])
+
+
 # ---------------------------------------------------------------- ownership
 
 

@@ -19,6 +19,7 @@ from tests.integration.admin_helpers import Admin, admin_cli, params_toml, write
 
 WAD = 10**18
 DAY = 86_400
+DEAD = "0x000000000000000000000000000000000000dEaD"
 
 
 @pytest.fixture(scope="module")
@@ -216,6 +217,8 @@ def test_collateral__ramp_json__ends_a_day_after_the_block(admin, auction_system
             "tip 1001 is out of bounds: DutchAuction.set_incentive takes [0, 1000]",
         ),
         (("auction-dust", "10000.5"), "dust 10000.5 is out of bounds: DutchAuction.set_dust takes [0, 10000]"),
+        (("withdraw-incentives", "1", "--to", DEAD), "1 exceeds the incentive balance 0"),
+        (("sweep", "GOLD", "--to", DEAD), "the auction house holds no GOLD beyond what it owes"),
         (("transfer-ownership", "0x0000000000000000000000000000000000000000"), "the new owner is the zero address"),
         (("accept-ownership",), "as its pending owner"),
         (("unpause",), "the vault is already unpaused: nothing to send"),
@@ -514,3 +517,21 @@ def test_diff__threshold_ramp__target_shown_for_a_day_then_the_value_in_force(ad
     chain.mine(timestamp=start + 25 * 3_600)
     row = weth_liq_ltv()
     assert (row["chain"], "ramp_end" in row) == ("0.83", False)
+
+
+def test_withdraw_incentives_and_sweep__owner_takes_the_balance_and_stray_tokens(
+    admin, auction_system, owner, debt, stranger, refused
+):
+    house, gold = auction_system.auction, auction_system.tokens["GOLD"]
+    debt.mint("USDA", owner, 10, house)
+    house.fund_incentives(10 * 10**6, sender=owner)
+    gold.mint(house, 3 * 10**6, sender=owner)
+    refused("sweep", "GOLD", "--to", DEAD, account=stranger, message=f"{stranger.address} is not the owner")
+
+    taken = admin.json("withdraw-incentives", "4", "--to", DEAD, account=owner)
+    swept = admin.json("sweep", "GOLD", "--to", DEAD, account=owner)
+
+    assert house.incentive_balance() == 6 * 10**6 and auction_system.base.balanceOf(DEAD) == 4 * 10**6
+    assert taken["calls"][0]["changes"] == [{"parameter": "incentive_balance", "before": "10", "after": "6"}]
+    assert gold.balanceOf(DEAD) == 3 * 10**6 and gold.balanceOf(house) == 0
+    assert swept["calls"][0]["changes"] == [{"parameter": "stray balance", "before": "3", "after": "0"}]
