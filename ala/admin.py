@@ -24,7 +24,7 @@ from dataclasses import dataclass, field
 from decimal import Decimal, InvalidOperation
 from typing import Any
 
-from ala.cli_common import CommandError
+from ala.cli_common import CommandError, any_token, collateral_token
 from ala.deploy import System
 from ala.params import SystemParams, wad
 
@@ -448,7 +448,7 @@ def check_bounds(system: System, function: str, values: dict[str, int], symbol: 
 
 def setter(system: System, function: str, overrides: dict[str, int], symbol: str = "") -> Call:
     """A setter call that changes `overrides` and keeps every other argument at the chain's value, checked."""
-    asset = _asset(system, symbol) if SETTERS[function].per_asset else None
+    asset = any_token(system, symbol) if SETTERS[function].per_asset else None
     old = current(system, function, asset)
     new = {**old, **{k: v for k, v in overrides.items() if v is not None}}
     return _checked(system, function, asset, symbol, new, old)
@@ -461,21 +461,6 @@ def _checked(system: System, function: str, asset: Any, symbol: str, new: dict, 
     if rules is not None:
         rules(system, asset, new, old, call)
     return call
-
-
-def _asset(system: System, symbol: str) -> Any:
-    """A token of this deployment by symbol (the oracle prices the base asset too)."""
-    for known, token in system.tokens.items():
-        if known.lower() == symbol.lower():
-            return token
-    raise CommandError(f"unknown symbol {symbol!r}: this deployment has {', '.join(system.tokens)}")
-
-
-def collateral(system: System, symbol: str) -> Any:
-    for known, token in system.collaterals.items():
-        if known.lower() == symbol.lower():
-            return token
-    raise CommandError(f"unknown collateral {symbol!r}: this deployment lists {', '.join(system.collaterals)}")
 
 
 # ---------------------------------------------------------------- cross-parameter rules and ramps
@@ -651,7 +636,7 @@ def set_guardian(system: System, contract: str, guardian: str) -> Call:
 
 
 def confirm_price(system: System, symbol: str) -> Call:
-    asset = _asset(system, symbol)
+    asset = any_token(system, symbol)
     if system.oracle.tolerance(asset) == 0:
         raise CommandError(f"{symbol}'s circuit breaker is off: there is no price to confirm")
     status = system.oracle.breaker_status(asset)
@@ -688,7 +673,7 @@ def withdraw_reserves(system: System, amount: int, receiver: str) -> Call:
 
 
 def withdraw_reserve_collateral(system: System, symbol: str, amount: int, receiver: str) -> Call:
-    asset = collateral(system, symbol)
+    asset = collateral_token(system, symbol)
     decimals = system.params.collateral(system.symbol_of(asset.address)).decimals
     held = system.vault.collateral_of(system.vault.address, asset)
     if amount > held:
@@ -722,7 +707,7 @@ def withdraw_incentives(system: System, amount: int, receiver: str) -> Call:
 
 def sweep(system: System, symbol: str, receiver: str) -> Call:
     """Send the auction house's tokens beyond what it owes (running lots, the incentive balance) to `receiver`."""
-    house, token = _house(system), _asset(system, symbol)
+    house, token = _house(system), any_token(system, symbol)
     owed = house.incentive_balance() if token.address == system.base.address else house.held(token)
     balance = token.balanceOf(house)
     if balance <= owed:

@@ -25,6 +25,7 @@ from ala.admin import Call
 from ala.cli_common import (
     CommandError,
     account_option,
+    collateral_token,
     deployment_option,
     emit,
     is_local,
@@ -145,7 +146,7 @@ def set_guardian(ecosystem, network, deployment, params_path, alias, as_json, gu
 @click.option("--risk-factor")
 def collateral(ecosystem, network, deployment, params_path, alias, as_json, symbol, max_ltv, liq_ltv, risk_factor):
     def build(system: System, sender: Any) -> list[Call]:
-        admin.collateral(system, symbol)
+        collateral_token(system, symbol)
         return _setter("configure_collateral", symbol, max_ltv=max_ltv, liq_ltv=liq_ltv, risk_factor=risk_factor)(
             system, sender
         )
@@ -171,7 +172,7 @@ def risk_limits(ecosystem, network, deployment, params_path, alias, as_json, **t
 @click.option("--bid-threshold")
 def pool(ecosystem, network, deployment, params_path, alias, as_json, symbol, **texts):
     def build(system: System, sender: Any) -> list[Call]:
-        admin.collateral(system, symbol)
+        collateral_token(system, symbol)
         return _setter("set_pool_params", symbol, **texts)(system, sender)
 
     _act(ecosystem, network, deployment, params_path, alias, as_json, build)
@@ -269,7 +270,7 @@ def withdraw_reserves(ecosystem, network, deployment, params_path, alias, as_jso
 @click.option("--to", "receiver", required=True)
 def withdraw_reserve_collateral(ecosystem, network, deployment, params_path, alias, as_json, symbol, amount, receiver):
     def build(system: System, sender: Any) -> list[Call]:
-        token = admin.collateral(system, symbol)
+        token = collateral_token(system, symbol)
         units = parse_amount(amount, system.params.collateral(system.symbol_of(token.address)).decimals)
         return [admin.withdraw_reserve_collateral(system, symbol, units, receiver)]
 

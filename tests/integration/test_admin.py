@@ -178,14 +178,14 @@ def test_collateral__ramp_json__ends_a_day_after_the_block(admin, auction_system
             ("oracle", "WETH", "--max-age", "30"),
             "max_age 30 is out of bounds: PriceOracle.set_feeds takes [60, 259200]",
         ),
-        (("oracle", "DOGE", "--max-age", "600"), "unknown symbol 'DOGE': this deployment has USDA, WETH, WBTC, GOLD"),
+        (("oracle", "DOGE", "--max-age", "600"), "unknown token 'DOGE': this deployment has USDA, WETH, WBTC, GOLD"),
         (
             ("breaker", "WETH", "--tolerance", "0.6", "--delay", "600"),
             "tolerance 0.6 is out of bounds: PriceOracle.set_breaker takes 0 or [0.005, 0.5]",
         ),
         (("breaker", "WETH", "--tolerance", "0.05", "--delay", "30"), "confirmation_delay 30 is out of bounds"),
         (("confirm-price", "WETH"), "WETH's circuit breaker is off: there is no price to confirm"),
-        (("confirm-price", "PEPE"), "unknown symbol 'PEPE'"),
+        (("confirm-price", "PEPE"), "unknown token 'PEPE'"),
         (
             ("volatility", "WETH", "--lambda", "0.4", "--k", "1", "--min-factor", "0.6"),
             "ewma_lambda 0.4 is out of bounds",
