@@ -1,6 +1,6 @@
 """`ape run account`: how far an account is from liquidation, and the borrower's moves that only make it safer.
 
-    ape run account [ADDRESS] --network ethereum:local:node   # default: the --account's address
+    ape run account [ADDRESS] --network ethereum:local:foundry   # default: the --account's address
     ape run account add-collateral WETH 2.5 --account me [--for ADDRESS]
     ape run account repay 1,000 --account me                  # or --all
 

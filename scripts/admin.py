@@ -1,6 +1,6 @@
 """`ape run admin`: the owner's and the guardian's actions on a recorded deployment (logic in `ala.admin`).
 
-    ape run admin pause --network ethereum:local:node --account guardian
+    ape run admin pause --network ethereum:local:foundry --account guardian
     ape run admin collateral WETH --liq-ltv 0.82            # prints the change and the ramp it starts, then sends
     ape run admin diff --params params/local.toml           # each parameter: file vs chain
     ape run admin apply --params params/local.toml [--yes]  # the calls that reconcile them; sends only with --yes

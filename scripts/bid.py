@@ -1,6 +1,6 @@
 """`ape run bid`: take part in liquidations with standing bids.
 
-    ape run bid submit WETH 2 1,000 --account me --network ethereum:local:node   # 1,000 USDA at slot 2 (2% off)
+    ape run bid submit WETH 2 1,000 --account me --network ethereum:local:foundry   # 1,000 USDA at slot 2 (2% off)
     ape run bid list --account me                   # your bids: slot, premium, remaining, bought, claimable, state
     ape run bid activate --all-due --account me     # your bids whose waiting period is over
     ape run bid retract 7 [500] --account me        # all of bid 7's unspent base, or 500 of it

@@ -1,7 +1,8 @@
 """`ape run deploy`: deploy the whole system from a parameter file and record it in deployments/.
 
     ape run deploy                                            # a throwaway local Anvil (see README)
-    ape run deploy --network ethereum:local:node              # an Anvil you already run on :8545
+    APE_FOUNDRY_HOST=http://127.0.0.1:8545 ape run deploy   # an Anvil you already run (not ethereum:local:node,
+                                                            # which signs for chain id 1337)
     ALA_TESTNET_RPC_URL=... ape run deploy --network ethereum:sepolia:node --account deployer \\
         --params params/sepolia.example.toml --dry-run        # the same deployment on a fork first
 """

@@ -1,6 +1,6 @@
 """`ape run watch`: every borrower ranked by distance to liquidation, refreshed on each new block.
 
-    ape run watch --network ethereum:local:node            # a live table until Ctrl-C
+    ape run watch --network ethereum:local:foundry            # a live table until Ctrl-C
     ape run watch --once --json                            # one ranking, for scripts
 
 A price update reaches the chain in a block, so refreshing on every new block also refreshes on every price
