@@ -36,6 +36,7 @@ from ala.cli_common import (
     preflight,
     sender_account,
 )
+from ala.cli_guard import one_line_errors
 from ala.deploy import System
 
 
@@ -48,6 +49,8 @@ def command(name: str, short_help: str) -> Callable:
     """A subcommand on a connected network with the options every admin command takes."""
 
     def wrap(f: Callable) -> Callable:
+        # one line for any unexpected failure; with --json, ape's INFO lines stay off stdout
+        f = one_line_errors(f)
         for option in (json_option, account_option, params_option, deployment_option):
             f = option(f)
         return cli.command(name, cls=ConnectedProviderCommand, short_help=short_help)(f)

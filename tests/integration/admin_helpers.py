@@ -3,12 +3,16 @@ written from the system under test."""
 
 from __future__ import annotations
 
+import contextlib
 import importlib.util
 import json
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
+from unittest import mock
 
+from ape import chain
+from ape.cli import commands as ape_commands
 from click.testing import CliRunner
 
 from ala.params import SystemParams
@@ -80,7 +84,11 @@ class Admin:
         argv = [*args, "--deployment", str(self.deployment), "--params", str(params or self.params)]
         if account is not None:
             argv += ["--account", f"TEST::{account.index}"]
-        return CliRunner().invoke(self.cli, argv, catch_exceptions=False)
+        # the session's connected provider, as the participant commands' tests hand it over: with
+        # APE_FOUNDRY_HOST=auto (make test) a command connecting on its own would start a second, empty Anvil
+        provider = chain.provider
+        with mock.patch.object(ape_commands, "parse_network", lambda ctx: contextlib.nullcontext(provider)):
+            return CliRunner().invoke(self.cli, argv, catch_exceptions=False)
 
     def json(self, *args: str, account: Any = None, params: Path | None = None) -> Any:
         result = self.run(*args, "--json", account=account, params=params)

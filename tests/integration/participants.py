@@ -114,7 +114,11 @@ class Participants:
                     mock.patch.object(ape_commands, "parse_network", lambda ctx: contextlib.nullcontext(provider))
                 )
             # wide enough that rich tables do not wrap the cells the tests read
-            runner = CliRunner(mix_stderr=False, env={"COLUMNS": "250"})
+            env = {"COLUMNS": "250"}
+            if connect:
+                # as a user reaches a node already running; make test's APE_FOUNDRY_HOST=auto would start another
+                env["APE_FOUNDRY_HOST"] = self.chain.provider.uri
+            runner = CliRunner(mix_stderr=False, env=env)
             result: Result = runner.invoke(self.commands[script], full, catch_exceptions=True)
         if result.exception is not None and not isinstance(result.exception, SystemExit):
             raise result.exception
