@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import importlib.util
 import json
 import os
 import signal
@@ -191,3 +192,55 @@ class KeeperProcess:
 
     def events(self, name: str) -> list[dict]:
         return [line for line in self.json_lines() if line.get("event") == name]
+
+
+def load_script(name: str) -> Any:
+    """The click command of `scripts/<name>.py`, as `ape run <name>` finds it (scripts/ is not a package)."""
+    spec = importlib.util.spec_from_file_location(f"ala_script_{name}", ROOT / "scripts" / f"{name}.py")
+    module = importlib.util.module_from_spec(spec)
+    spec.loader.exec_module(module)
+    return module.cli
+
+
+def params_toml(p: Any) -> str:
+    """A parameter file (params/local.toml's layout) that `ala.params.load` reads back as `p`."""
+
+    def token(t: Any) -> list[str]:
+        return [
+            f'symbol = "{t.symbol}"',
+            f"decimals = {t.decimals}",
+            f"price = {t.price}",
+            f"feed_decimals = {t.feed_decimals}",
+            f"mock_feeds = {t.mock_feeds}",
+        ]
+
+    lines = ["[base]", *token(p.base)]
+    for c in p.collaterals:
+        lines += ["", "[[collateral]]", *token(c)]
+        risk = ("max_ltv", "liq_ltv", "risk_factor", "premium_step", "max_slot", "waiting_period", "bid_threshold")
+        lines += [f"{name} = {getattr(c, name)}" for name in risk]
+    lines += ["", "[market]"]
+    for name in (
+        "oracle_max_age",
+        "oracle_max_spread",
+        "base_risk_factor",
+        "max_risk_ratio",
+        "liq_risk_ratio",
+        "max_leverage",
+        "liq_leverage",
+        "base_rate",
+        "slope_low",
+        "slope_high",
+        "kink",
+        "reserve_factor",
+        "close_ratio",
+        "dust_value",
+        "keeper_fee",
+        "protocol_fee",
+    ):
+        lines.append(f"{name} = {getattr(p, name)}")
+    if p.auction is not None:
+        lines += ["", "[auction]"]
+        for name in p.auction.__dataclass_fields__:
+            lines.append(f"{name} = {getattr(p.auction, name)}")
+    return "\n".join(lines) + "\n"

@@ -9,7 +9,6 @@ provider object costs seconds per call, all of it in ape. With `connect=True` it
 from __future__ import annotations
 
 import contextlib
-import importlib.util
 import json
 from dataclasses import dataclass
 from pathlib import Path
@@ -19,49 +18,7 @@ from unittest import mock
 from ape.cli import commands as ape_commands
 from click.testing import CliRunner, Result
 
-from tests.integration.helpers import write_deployment
-
-ROOT = Path(__file__).resolve().parents[2]
-
-
-def load_script(name: str) -> Any:
-    """The click command of `scripts/<name>.py`, as `ape run <name>` finds it."""
-    spec = importlib.util.spec_from_file_location(f"ala_script_{name}", ROOT / "scripts" / f"{name}.py")
-    module = importlib.util.module_from_spec(spec)
-    spec.loader.exec_module(module)
-    return module.cli
-
-
-def write_params(params: Any, path: Path) -> Path:
-    """The TOML parameter file of `params` (a SystemParams), as `ala.params.load` reads it back."""
-
-    def token(t: Any) -> list[str]:
-        return [
-            f'symbol = "{t.symbol}"',
-            f"decimals = {t.decimals}",
-            f"price = {t.price}",
-            f"feed_decimals = {t.feed_decimals}",
-            f"mock_feeds = {t.mock_feeds}",
-        ]
-
-    lines = ["[base]", *token(params.base), ""]
-    for c in params.collaterals:
-        lines += ["[[collateral]]", *token(c)]
-        for key in ("max_ltv", "liq_ltv", "risk_factor", "premium_step", "max_slot", "waiting_period", "bid_threshold"):
-            lines.append(f"{key} = {getattr(c, key)}")
-        lines.append("")
-    lines.append("[market]")
-    for key in (
-        "oracle_max_age",
-        "base_risk_factor",
-        "max_risk_ratio",
-        "liq_risk_ratio",
-        "max_leverage",
-        "liq_leverage",
-    ):
-        lines.append(f"{key} = {getattr(params, key)}")
-    path.write_text("\n".join(lines) + "\n")
-    return path
+from tests.integration.helpers import load_script, params_toml, write_deployment
 
 
 @dataclass
@@ -91,7 +48,8 @@ class Participants:
         self.accounts = list(accounts)
         self.chain = chain
         self.deployment = write_deployment(system, workdir / "deployment.json")
-        self.params = write_params(system.params, workdir / "params.toml")
+        self.params = workdir / "params.toml"
+        self.params.write_text(params_toml(system.params))
         self.commands = {name: load_script(name) for name in ("bid", "account", "watch")}
 
     def alias(self, account: Any) -> str:

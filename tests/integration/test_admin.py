@@ -15,7 +15,8 @@ from eth_utils import function_signature_to_4byte_selector
 
 from ala.deploy import deploy_auction
 from ala.params import AuctionParams
-from tests.integration.admin_helpers import Admin, admin_cli, params_toml, write_files
+from tests.integration.admin_helpers import Admin, write_files
+from tests.integration.helpers import load_script, params_toml
 
 WAD = 10**18
 DAY = 86_400
@@ -35,7 +36,7 @@ def auction_system(system, project, owner):
 @pytest.fixture(scope="module")
 def admin(auction_system, tmp_path_factory):
     deployment, params = write_files(auction_system, tmp_path_factory.mktemp("admin"))
-    return Admin(admin_cli(), deployment, params)
+    return Admin(load_script("admin"), deployment, params)
 
 
 @pytest.fixture(scope="module", autouse=True)
