@@ -378,23 +378,27 @@ class Market:
         self.borrowers.extend(out)
         return out
 
-    def set_price(self, symbol: str, usd: Decimal) -> str:
+    def set_price(self, symbol: str, usd: Decimal) -> int:
+        """Post the price; the block it is mined in."""
         feed = self.s.feeds[symbol][0]
         answer = int(usd * 10**8)
         tx_hash = self.chain.rpc.request(
             "eth_sendTransaction",
             [self.chain.tx(self.owner, feed.address, _call("update_answer", ["int256"], [answer]))],
         )
-        self.chain.receipt(tx_hash)
-        return tx_hash
+        receipt = self.chain.receipt(tx_hash)
+        assert receipt is not None, "the price update was not mined"
+        return int(receipt["blockNumber"], 16)
 
-    def liquidatable(self, rpc: RpcClient) -> int:
-        """Liquidatable borrowers now (-1 when a view reverted: Anvil answers calls while it writes a block)."""
+    def liquidatable(self, rpc: RpcClient, block: int | None = None) -> int:
+        """Liquidatable borrowers at `block` (default: now); -1 when a view reverted (Anvil answers calls while it
+        writes a block)."""
         count = 0
+        tag = "latest" if block is None else hex(block)
         for start in range(0, len(self.borrowers), 500):
             batch = self.borrowers[start : start + 500]
             try:
-                out = rpc.eth_call(self.s.lens.address, abi.encode_address_array(abi.LIQUIDATABLE, batch))
+                out = rpc.eth_call(self.s.lens.address, abi.encode_address_array(abi.LIQUIDATABLE, batch), tag)
             except RpcError as exc:
                 self.view_errors.append(exc.reason)
                 return -1
@@ -534,9 +538,9 @@ def run_keeper_bench(
 
         price = bench_params().collateral("WETH").price * Decimal(crash)
         t0 = time.time()
-        market.set_price("WETH", price)
-        underwater = market.liquidatable(rpc)
-        say(f"WETH -> ${price}: {underwater} accounts liquidatable")
+        crash_block = market.set_price("WETH", price)
+        # the book is counted at the crash's block once the keeper is done: counting it now would load the node
+        # under the keeper while it reacts, and the reaction would measure the bench too
 
         # wait for the keeper to go idle (a step that found nothing to send, nothing in flight), then
         # check the whole book once; polling the book all along would load the node under test
@@ -550,6 +554,8 @@ def run_keeper_bench(
             last = reports[-1]
             if last.complete and not last.did_work and not keeper.txs.inflight and market.liquidatable(rpc) == 0:
                 break
+        underwater = market.liquidatable(rpc, crash_block)
+        say(f"WETH -> ${price}: {underwater} accounts were liquidatable at block {crash_block}")
         metrics = _metrics_lines(keeper.metrics_port) if keeper.metrics_port else []
         stop.set()
         thread.join(timeout=60)
