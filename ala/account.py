@@ -201,9 +201,10 @@ def debt_value(system: System, market: Market, debt: int) -> Fraction:
     return Fraction(debt, 10**system.params.base.decimals) * Fraction(market.base_price, WAD)
 
 
-def account_report(system: System, account: str, market: Market | None = None) -> dict[str, Any]:
+def account_report(system: System, account: str, market: Market | None = None, position: Any = None) -> dict[str, Any]:
+    """`position`: the account's `vault.position_of`, when the caller has read it already."""
     market = market or Market.read(system)
-    position = system.vault.position_of(account)
+    position = position if position is not None else system.vault.position_of(account)
     health = system.lens.account_health(account)
     held = holdings(system, market, position)
     b = debt_value(system, market, position.debt)

@@ -86,9 +86,10 @@ def snapshot(
     for i, account in enumerate(accounts):
         if progress:
             progress(i + 1, len(accounts))
-        if system.vault.debt_of(account) == 0:
+        position = system.vault.position_of(account)
+        if position.debt == 0:
             continue
-        report = account_report(system, account, market)
+        report = account_report(system, account, market, position)  # one position read per account, not two
         nearest = report["nearest"]
         if report["liquidatable"]:
             distance, symbol, binding = 0.0, (nearest or {}).get("symbol"), (nearest or {}).get("binding")
