@@ -21,10 +21,10 @@ import datetime
 import functools
 from collections.abc import Callable
 from dataclasses import dataclass, field
-from decimal import Decimal, InvalidOperation
+from decimal import Decimal
 from typing import Any
 
-from ala.cli_common import CommandError, any_token, collateral_token
+from ala.cli_common import CommandError, any_token, collateral_token, parse_scaled
 from ala.deploy import System
 from ala.params import SystemParams, wad
 
@@ -62,17 +62,8 @@ def _plain(d: Decimal) -> str:
 
 def parse(text: str, unit: str, what: str, base_decimals: int = 0) -> int:
     """A value as the parameter file writes it -> raw units; refuses what is negative or would be rounded."""
-    try:
-        d = Decimal(str(text).replace(",", "").replace("_", "").strip())
-    except InvalidOperation:
-        raise CommandError(f"{what} {text!r} is not a number") from None
-    if not d.is_finite() or d < 0:
-        raise CommandError(f"{what} {text!r} must be a number of at least 0")
     scale = {"wad": WAD, "base": 10**base_decimals, "int": 1}[unit]
-    raw = d * scale
-    if raw != raw.to_integral_value():
-        raise CommandError(f"{what} {text!r} has more decimals than it can hold")
-    return int(raw)
+    return parse_scaled(text, scale, what, positive=False, too_fine="has more decimals than it can hold")
 
 
 # ---------------------------------------------------------------- bounds (mirrors of the setters' asserts)

@@ -46,19 +46,26 @@ def open_system(project: Any, ecosystem: Any, network: Any, deployment: str | No
     return system
 
 
-def parse_amount(text: str, decimals: int, what: str = "amount") -> int:
-    """Whole tokens as people write them (`1,000.5`) -> token units; refuses what would be rounded or negative."""
+def parse_scaled(text: str, scale: int, what: str, *, positive: bool, too_fine: str) -> int:
+    """A number as people write it (`1,000.5`, `0.85`) times `scale`. Refuses what is not a number, what is
+    negative, zero when `positive`, and what would be rounded (the message then ends with `too_fine`)."""
     cleaned = str(text).replace(",", "").replace("_", "").strip()
     try:
         value = Decimal(cleaned)
     except InvalidOperation:
         raise CommandError(f"{what} {text!r} is not a number") from None
-    if not value.is_finite() or value <= 0:
-        raise CommandError(f"{what} {text!r} must be a positive number")
-    units = value * 10**decimals
+    if not value.is_finite() or value < 0 or (positive and value == 0):
+        wanted = "a positive number" if positive else "a number of at least 0"
+        raise CommandError(f"{what} {text!r} must be {wanted}")
+    units = value * scale
     if units != units.to_integral_value():
-        raise CommandError(f"{what} {text!r} has more than {decimals} decimals")
+        raise CommandError(f"{what} {text!r} {too_fine}")
     return int(units)
+
+
+def parse_amount(text: str, decimals: int, what: str = "amount") -> int:
+    """Whole tokens as people write them (`1,000.5`) -> token units; refuses what would be rounded, zero or less."""
+    return parse_scaled(text, 10**decimals, what, positive=True, too_fine=f"has more than {decimals} decimals")
 
 
 def format_amount(units: int, decimals: int, places: int = 4) -> str:
