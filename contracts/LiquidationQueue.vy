@@ -457,6 +457,8 @@ def fill(
             active, slot, collateral_price, premium_step, base_value, funds_left, collateral_left
         )
         if spent == 0:
+            if active < funds_left:
+                continue  # dev: a slot too small to buy one collateral unit never blocks the deeper ones
             break
         # dev: a drained slot with no bucket leaves the bitmap, with the total, in one write below
         liquidity &= ~self._fill_slot(collateral, slot, word, spent, bought)
@@ -523,6 +525,8 @@ def preview_fill(
             active, slot, collateral_price, premium_step, base_value, funds_left, collateral_left
         )
         if spent == 0:
+            if active < funds_left:
+                continue  # dev: a slot too small to buy one collateral unit never blocks the deeper ones
             break
         if result.raised == 0:
             result.first_slot = slot
@@ -930,9 +934,9 @@ def _quote_slot(
 ) -> (uint256, uint256, uint256):
     """
     @notice One slot of a fill with `active` base (a due bucket merged; this block's incoming
-            bids sit the fill out): (base taken, collateral given, slot price). Base taken 0:
-            stop, as what collateral is left is worth less than one base unit here and at every
-            later (cheaper) slot.
+            bids sit the fill out): (base taken, collateral given, slot price). Base taken 0: the
+            slot's funds (or the funds left) buy less than one collateral unit, or nothing is left
+            to buy; the walk skips a slot too small and stops otherwise.
     """
     price: uint256 = pool_math._slot_price(collateral_price, slot, premium_step)
     if price == 0:

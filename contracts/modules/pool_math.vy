@@ -74,14 +74,13 @@ def _quote(
     @param base_value base_price * 10**collateral_decimals (value of base in collateral terms)
     @param slot_value slot_price * 10**base_decimals
     """
-    u: uint256 = min(active, funds_left)
-    # rounds up: the pool receives at least the value of the base it gives
-    x: uint256 = conversions._collateral_for(u, base_value, slot_value, True)
-    if x > collateral_left:
-        x = collateral_left
-        # rounds down: the pool gives at most the value of the capped collateral
-        u = conversions._base_for(x, base_value, slot_value, False)
-    return u, x
+    # rounds down: the account never gives more collateral than the base it is paid is worth. Rounding it up
+    # would hand a whole unit of a 0-decimal token (worth far more than one base unit) to a fill of one base
+    # unit, again and again with a tiny `max_repay` (invariant 11)
+    x: uint256 = min(conversions._collateral_for(min(active, funds_left), base_value, slot_value, False), collateral_left)
+    # rounds up: the pool pays at least the value of what it buys, and never more than it had (x was rounded
+    # down from it); x == 0 (less than one collateral unit's worth) takes nothing
+    return conversions._base_for(x, base_value, slot_value, True), x
 
 
 @internal

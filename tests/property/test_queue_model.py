@@ -94,12 +94,12 @@ class Model:
             price = collateral_price * (WAD - slot * STEP) // WAD
             base_value = WAD * self.collateral_unit
             slot_value = price * self.base_unit
-            u = min(total, funds_left)
-            x = -(-u * base_value // slot_value)
-            if x > collateral_left:
-                x = collateral_left
-                u = x * slot_value // base_value
+            # collateral rounds down (never more than the base is worth), the base paid for it rounds up
+            x = min(min(total, funds_left) * base_value // slot_value, collateral_left)
+            u = -(-x * slot_value // base_value)
             if u == 0:
+                if total < funds_left:
+                    continue  # a slot too small to buy one collateral unit is skipped
                 break
             for bid in self.members(slot):
                 if bid.deposit > 0:

