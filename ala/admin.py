@@ -26,7 +26,7 @@ from typing import Any
 
 from ala.cli_common import CommandError, any_token, collateral_token, parse_scaled
 from ala.deploy import System
-from ala.params import SystemParams, wad
+from ala.params import SystemParams, majority, wad
 
 WAD = 10**18
 DAY = 86_400
@@ -123,6 +123,8 @@ def bounds(base_decimals: int) -> dict[tuple[str, str], Bound]:
     table = [
         bound("set_feeds", "max_age", 60, 3 * DAY, "oracle: max_age out of bounds"),
         bound("set_feeds", "max_spread", 0, 2 * 10**17, "oracle: max_spread out of bounds"),
+        # dev: the contract's bound is [1, the asset's feed count]; 3 is MAX_FEEDS, `_quorum_rules` checks the count
+        bound("set_min_sources", "min_sources", 1, 3, "oracle: min_sources out of bounds"),
         bound("set_breaker", "tolerance", 5 * 10**15, 5 * 10**17, "oracle: tolerance out of bounds", zero_ok=True),
         bound("set_breaker", "confirmation_delay", 60, DAY, "oracle: confirmation_delay out of bounds"),
         bound("set_volatility_params", "ewma_lambda", 5 * 10**17, 999 * 10**15, "oracle: lambda out of bounds"),
@@ -183,6 +185,7 @@ SETTERS = {
     s.function: s
     for s in [
         Setter("PriceOracle", "set_feeds", (("max_age", "int"), ("max_spread", "wad")), per_asset=True),
+        Setter("PriceOracle", "set_min_sources", (("min_sources", "int"),), per_asset=True),
         Setter("PriceOracle", "set_breaker", (("tolerance", "wad"), ("confirmation_delay", "int")), per_asset=True),
         Setter(
             "PriceOracle",
@@ -297,6 +300,8 @@ def current(system: System, function: str, asset: Any = None) -> dict[str, int]:
     o, v, q, e, a = system.oracle, system.vault, system.queue, system.engine, system.auction
     if function == "set_feeds":
         return {"max_age": o.max_age(asset), "max_spread": o.max_spread(asset)}
+    if function == "set_min_sources":
+        return {"min_sources": o.min_sources(asset)}
     if function == "set_breaker":
         return {"tolerance": o.tolerance(asset), "confirmation_delay": o.confirmation_delay(asset)}
     if function == "set_volatility_params":
@@ -469,6 +474,41 @@ def _feeds_rules(system: System, asset: Any, new: dict, old: dict, call: Call) -
     )
     call.args = (asset.address, feeds, new["max_age"], new["max_spread"])
     call.note = f"the feeds stay {', '.join(feeds)}"
+    quorum, default = system.oracle.min_sources(asset), majority(len(feeds))
+    if quorum != default:
+        call.note += f"; set_feeds resets min_sources {quorum} to {default} (a majority): `feeds` restores it after"
+
+
+def feeds(system: System, overrides: dict[str, int | None], symbol: str) -> list[Call]:
+    """`set_feeds` with the asset's feeds, and, when the asset's quorum is not the majority `set_feeds` resets it
+    to, the `set_min_sources` call that restores it (so changing max_age never loosens or tightens the quorum)."""
+    asset = any_token(system, symbol)
+    quorum = system.oracle.min_sources(asset)
+    calls = [setter(system, "set_feeds", overrides, symbol)]
+    default = majority(len(system.oracle.feeds(asset)))
+    if quorum != default:
+        calls.append(_quorum_restore(system, asset, symbol, quorum, default))
+    return calls
+
+
+def _quorum_restore(system: System, asset: Any, symbol: str, quorum: int, default: int) -> Call:
+    change = Change("min_sources", str(default), str(quorum))
+    call = Call("PriceOracle", "set_min_sources", (asset.address, quorum), [change], subject=symbol)
+    call.note = "restores the quorum the set_feeds before it reset"
+    return call
+
+
+def _quorum_rules(system: System, asset: Any, new: dict, old: dict, call: Call) -> None:
+    count = len(system.oracle.feeds(asset))
+    _rule(
+        new["min_sources"] <= count,
+        f"{call.subject} min_sources {new['min_sources']} is above its {count} feed(s)",
+        "PriceOracle",
+        "set_min_sources",
+        "oracle: min_sources out of bounds",
+    )
+    if new["min_sources"] > old["min_sources"]:
+        call.note = "the quorum must be met now (fresh, agreeing answers): otherwise the contract refuses it"
 
 
 def _breaker_rules(system: System, asset: Any, new: dict, old: dict, call: Call) -> None:
@@ -592,6 +632,7 @@ def _reset_rules(system: System, asset: Any, new: dict, old: dict, call: Call) -
 
 RULES: dict[str, Callable[..., None]] = {
     "set_feeds": _feeds_rules,
+    "set_min_sources": _quorum_rules,
     "set_breaker": _breaker_rules,
     "configure_collateral": _collateral_rules,
     "set_risk_limits": _risk_limits_rules,
@@ -836,6 +877,7 @@ def file_values(params: SystemParams, system: System) -> dict[tuple[str, str], d
         n = len(system.oracle.feeds(system.tokens[spec.symbol]))
         spread = wad(params.oracle_max_spread) if n > 1 else 0
         out[("set_feeds", spec.symbol)] = {"max_age": params.oracle_max_age, "max_spread": spread}
+        out[("set_min_sources", spec.symbol)] = {"min_sources": spec.min_sources or majority(n)}
     out[("set_reserve_factor", "")] = {"reserve_factor": wad(params.reserve_factor)}
     for c in params.collaterals:
         out[("configure_collateral", c.symbol)] = {
@@ -928,6 +970,16 @@ def reconcile(system: System, rows: list[Row]) -> tuple[list[Call], list[str]]:
             )
             continue
         groups.setdefault((row.setter, row.subject), {})[row.parameter] = row.file
+    for function, symbol in list(groups):
+        if function == "set_feeds":
+            # dev: set_feeds resets the quorum to a majority; a file's other quorum is set again after it, and a
+            # quorum the file wants at the majority needs no call of its own
+            token = system.tokens[symbol]
+            wanted = next(r.file for r in rows if (r.setter, r.subject) == ("set_min_sources", symbol))
+            if wanted != majority(len(system.oracle.feeds(token))):
+                groups[("set_min_sources", symbol)] = {"min_sources": wanted}
+            else:
+                groups.pop(("set_min_sources", symbol), None)
     order = list(SETTERS)
     curve, reset = groups.get(("set_curve", "")), groups.get(("set_reset_rules", ""))
     if curve is not None and reset is not None:
@@ -952,6 +1004,13 @@ def reconcile(system: System, rows: list[Row]) -> tuple[list[Call], list[str]]:
 
 def _planned(system: System, function: str, symbol: str, overrides: dict, earlier: list[Call]) -> Call:
     """A reconciling call; the auction's floor/cusp rule is checked against the calls planned before it."""
+    if function == "set_min_sources" and any(c.function == "set_feeds" and c.subject == symbol for c in earlier):
+        # dev: the set_feeds planned before it leaves the majority in force, not the chain's quorum of now
+        asset = system.tokens[symbol]
+        default = majority(len(system.oracle.feeds(asset)))
+        check_bounds(system, function, overrides, symbol)
+        _quorum_rules(system, asset, overrides, {"min_sources": default}, Call("", "", (), subject=symbol))
+        return _quorum_restore(system, asset, symbol, overrides["min_sources"], default)
     if function in ("set_curve", "set_reset_rules") and any(
         c.function in ("set_curve", "set_reset_rules") for c in earlier
     ):

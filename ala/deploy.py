@@ -96,6 +96,10 @@ def _token_and_feeds(project: Any, sender: Any, spec: TokenParams, chain_at: Any
     return token, feeds
 
 
+def _spec(params: SystemParams, symbol: str) -> TokenParams:
+    return params.base if symbol == params.base.symbol else params.collateral(symbol)
+
+
 def deploy_proxies(
     project: Any, sender: Any, params: SystemParams, feeds: dict[str, list[Any]]
 ) -> dict[str, list[Any]]:
@@ -136,6 +140,10 @@ def deploy_system(
         oracle.set_feeds(
             tokens[symbol], [f.address for f in fs], params.oracle_max_age, spread if len(fs) > 1 else 0, sender=sender
         )
+        # dev: set_feeds sets the quorum to a majority of the feeds; a file may ask for another one
+        quorum = _spec(params, symbol).quorum
+        if quorum != oracle.min_sources(tokens[symbol]):
+            oracle.set_min_sources(tokens[symbol], quorum, sender=sender)
 
     base = tokens[params.base.symbol]
     rate_model = project.KinkedRateModel.deploy(

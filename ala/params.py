@@ -32,6 +32,22 @@ class TokenParams:
     # number of mock feeds when `feeds` is empty
     mock_feeds: int = 1
     feed_decimals: int = 8
+    # the oracle's quorum: fewest fresh answers a price needs; 0 keeps its default, a majority of the feeds
+    min_sources: int = 0
+
+    @property
+    def feed_count(self) -> int:
+        return len(self.feeds) if self.feeds else self.mock_feeds
+
+    @property
+    def quorum(self) -> int:
+        """The quorum the oracle holds once deployed: `min_sources`, or a majority of the feeds."""
+        return self.min_sources or majority(self.feed_count)
+
+
+def majority(feed_count: int) -> int:
+    """PriceOracle's default quorum for `feed_count` feeds (set by `set_feeds`): 1 of 1, 2 of 2, 2 of 3."""
+    return feed_count // 2 + 1
 
 
 @dataclass(frozen=True)
@@ -94,6 +110,14 @@ class SystemParams:
     def check(self) -> None:
         """Cross-contract sanity the contracts cannot check alone (each setter checks its own bounds)."""
         fees = self.keeper_fee + self.protocol_fee
+        for t in (self.base, *self.collaterals):
+            if not 1 <= t.feed_count <= 3:
+                raise ValueError(f"{t.symbol}: the oracle takes 1 to 3 feeds, not {t.feed_count}")
+            if not 0 <= t.min_sources <= t.feed_count:
+                raise ValueError(
+                    f"{t.symbol}: min_sources {t.min_sources} must be within [1, {t.feed_count}] (its feeds), "
+                    "or 0 for the oracle's default (a majority)"
+                )
         for c in self.collaterals:
             if not 0 <= c.max_ltv < c.liq_ltv < 1:
                 raise ValueError(f"{c.symbol}: need 0 <= max_ltv < liq_ltv < 1")
@@ -117,6 +141,7 @@ def _token(table: dict) -> dict:
         "feeds": tuple(table.get("feeds", ())),
         "mock_feeds": int(table.get("mock_feeds", 1)),
         "feed_decimals": int(table.get("feed_decimals", 8)),
+        "min_sources": int(table.get("min_sources", 0)),
     }
     return out
 

@@ -7,7 +7,10 @@
         complete, positive and fresh; the fresh answers are combined into
         their median (two answers: their mean, only while they agree).
         Invalid sources are dropped, so one stale, broken or manipulated
-        feed among three cannot move or block the price.
+        feed among three cannot move or block the price; and an asset with
+        fewer valid answers than its quorum `min_sources` (by default a
+        majority of its feeds) has no price, so one surviving source cannot
+        set it alone.
 
         Per asset, off until the owner configures it, a circuit breaker pauses
         liquidations (never prices) while a move beyond `tolerance` of the last
@@ -63,13 +66,15 @@ ADDRESS_MASK: constant(uint256) = 2**160 - 1
 SCALE_SHIFT: constant(uint256) = 160
 SCALE_MASK: constant(uint256) = 2**60 - 1
 # The head word of an asset adds, above its first Source: the number of feeds (bits 220-221), `max_age`
-# (222-239, at most MAX_MAX_AGE < 2**18), whether the breaker is on (bit 240, tolerance != 0) and whether the
-# ltv factor can move (bit 241, k != 0: `ltv_factor` then reads the volatility; otherwise it is 1 at no read).
+# (222-239, at most MAX_MAX_AGE < 2**18), whether the breaker is on (bit 240, tolerance != 0), whether the
+# ltv factor can move (bit 241, k != 0: `ltv_factor` then reads the volatility; otherwise it is 1 at no read)
+# and the quorum `min_sources` (bits 242-243, 1 to the number of feeds).
 COUNT_SHIFT: constant(uint256) = 220
 AGE_SHIFT: constant(uint256) = 222
 AGE_MASK: constant(uint256) = 2**18 - 1
 BREAKER_ON: constant(uint256) = 2**240
 VOLATILITY_ON: constant(uint256) = 2**241
+QUORUM_SHIFT: constant(uint256) = 242
 # (roundId, answer, startedAt, updatedAt, answeredInRound), five ABI words.
 ROUND_DATA_SIZE: constant(uint256) = 160
 # Hard bounds of a configured breaker `tolerance` (0 turns the breaker off), WAD: 0.5% to 50%.
@@ -91,7 +96,7 @@ MAX_RETURN: constant(uint256) = 100 * WAD
 
 
 # Why a source was dropped (the first feed's fault becomes the revert reason when no source is valid), or why an
-# asset has no price (unknown, or its valid sources disagree).
+# asset has no price (unknown, its valid sources disagree, or fewer are valid than its quorum).
 flag Fault:
     INCOMPLETE_ROUND
     NON_POSITIVE
@@ -99,6 +104,7 @@ flag Fault:
     CALL_FAILED
     UNKNOWN_ASSET
     DISAGREE
+    TOO_FEW_SOURCES
 
 
 # One feed of an asset, as the hot path uses it; stored packed into one word by `_pack`.
@@ -132,7 +138,7 @@ struct Observation:
 
 
 # Asset -> its first feed as a `_pack`ed Source, with the feed count, `max_age` (oldest accepted answer,
-# seconds) and the breaker-on bit above it (see COUNT_SHIFT); 0 for an unknown asset. One word, so a price
+# seconds), the breaker and volatility bits and the quorum above it (see COUNT_SHIFT); 0 for an unknown asset. One word, so a price
 # with one feed reads one slot, and a liquidation's pause check warms the slot its price read needs.
 _head: HashMap[address, uint256]
 # Asset -> its second and third feeds, `_pack`ed Sources; read only when the head counts them.
@@ -231,10 +237,23 @@ def max_spread(asset: address) -> uint256:
 
 
 @external
+@view
+def min_sources(asset: address) -> uint256:
+    """
+    @notice The quorum of `asset`: fewest fresh, valid answers its price needs (below it `price` reverts
+            `oracle: too few sources` and `try_prices` reads 0); 0 for an unknown asset.
+    """
+    return (self._head[asset] >> QUORUM_SHIFT) & 3
+
+
+@external
 def set_feeds(asset: address, feeds: DynArray[address, MAX_FEEDS], max_age: uint256, max_spread: uint256):
     """
     @notice Configure (or replace) the feeds of `asset`. The new configuration must price
-            `asset` at once, so a broken feed cannot be configured.
+            `asset` at once, so a broken feed cannot be configured. The quorum `min_sources`
+            becomes the majority of the new feeds (1 of 1, 2 of 2, 2 of 3), whatever it was:
+            a quorum chosen for other feeds says nothing about these, and a count that no
+            longer fits must not survive; `set_min_sources` sets another one afterwards.
     @param feeds 1-3 distinct AggregatorV3 feeds with at most 18 decimals.
     @param max_age Oldest accepted answer, seconds, within [60 s, 3 days].
     @param max_spread Largest accepted gap between two answers, WAD fraction of the lower one;
@@ -258,8 +277,12 @@ def set_feeds(asset: address, feeds: DynArray[address, MAX_FEEDS], max_age: uint
         assert decimals <= MAX_FEED_DECIMALS, "oracle: feed decimals above 18"
         sources.append(self._pack(Source(feed=feed, scale=10 ** convert(MAX_FEED_DECIMALS - decimals, uint256))))
 
+    # A majority of the feeds by default, as the median oracles this follows do: Maker's Median takes a price
+    # only with `bar` signed answers, Chainlink's OCR only with more than 2f of 3f+1 observations. With a
+    # majority, one source that survives (or is bought) while the others are stale cannot set the price alone.
+    quorum: uint256 = len(sources) // 2 + 1
     # dev: the breaker and volatility bits belong to their setters; replacing the feeds keeps them
-    head: uint256 = sources[0] | (len(sources) << COUNT_SHIFT) | (max_age << AGE_SHIFT)
+    head: uint256 = sources[0] | (len(sources) << COUNT_SHIFT) | (max_age << AGE_SHIFT) | (quorum << QUORUM_SHIFT)
     old: uint256 = self._head[asset]
     if old == 0 and self._volatility_params[asset].k != 0:
         # dev: an asset listed again after `remove_asset` keeps the volatility parameters it had
@@ -274,6 +297,26 @@ def set_feeds(asset: address, feeds: DynArray[address, MAX_FEEDS], max_age: uint
     # dev: reverts with the feeds' fault when the new configuration cannot price `asset` now
     self._price(asset)
     log IPriceOracle.FeedsSet(asset=asset, feeds=feeds, max_age=max_age, max_spread=max_spread)
+    log IPriceOracle.MinSourcesSet(asset=asset, min_sources=quorum)
+
+
+@external
+def set_min_sources(asset: address, min_sources: uint256):
+    """
+    @notice Owner: the quorum of `asset`, the fewest fresh, valid answers its price needs. Like
+            `set_feeds`, the new quorum must price `asset` at once: raising it while a feed is
+            down would make the asset unreadable (worthless on the liquidation paths) in the
+            block of the change.
+    @param min_sources Within [1, number of feeds of `asset`].
+    """
+    ownable._check_owner()
+    head: uint256 = self._head[asset]
+    assert head != 0, "oracle: unknown asset"
+    assert min_sources >= 1 and min_sources <= (head >> COUNT_SHIFT) & 3, "oracle: min_sources out of bounds"
+    self._head[asset] = (head & ~(3 << QUORUM_SHIFT)) | (min_sources << QUORUM_SHIFT)
+    # dev: reverts with the feeds' fault (`oracle: too few sources`, ...) when the quorum cannot be met now
+    self._price(asset)
+    log IPriceOracle.MinSourcesSet(asset=asset, min_sources=min_sources)
 
 
 @external
@@ -316,6 +359,8 @@ def poke(asset: address) -> uint256:
          never settles near any candidate, and pausing liquidations for the whole crash is
          the failure a breaker must not cause. The anchor following in-band moves makes the
          breaker a jump detector between pokes: a keeper pokes on every feed update.
+         A poke reverts as `price` does (`oracle: too few sources` below the quorum): neither
+         the breaker nor the volatility estimate learns from a price the oracle would not serve.
     """
     price: uint256 = 0
     updated_at: uint256 = 0
@@ -370,7 +415,10 @@ def liquidations_paused(asset: address) -> bool:
             tripped, or the current price has moved beyond tolerance of the last accepted price
             and no poke has seen it yet (so a liquidation in the same block as a feed jump
             waits too: the pause never depends on someone poking first). Prices are never
-            paused; repaying and adding collateral go on.
+            paused; repaying and adding collateral go on. Never reverts: while the price cannot
+            be read (stale, too few sources) there is no jump to measure and this reads false;
+            the liquidation's own price read then refuses with the oracle's reason, and a batch
+            of these (the lens's `liquidatable`) still answers for every other asset.
     """
     # dev: the head word, not `_tolerance`: with the breaker off this is the only slot read, and it is
     # the one the liquidation's price read of `asset` needs next
@@ -383,7 +431,13 @@ def liquidations_paused(asset: address) -> bool:
     if breaker.accepted == 0:
         # dev: no price accepted yet, nothing to measure a jump against: the first poke accepts
         return False
-    return not self._within(breaker.accepted, self._price(asset), tolerance)
+    price: uint256 = 0
+    updated_at: uint256 = 0
+    fault: Fault = empty(Fault)
+    price, updated_at, fault = self._try_aggregate(asset)
+    if fault != empty(Fault):
+        return False
+    return not self._within(breaker.accepted, price, tolerance)
 
 
 @external
@@ -547,8 +601,10 @@ def _try_aggregate(asset: address) -> (uint256, uint256, Fault):
     """
     @dev Reads every feed once and combines the valid answers; also returns the newest
          `updatedAt` among them (the poke's notion of "a newer price"), or (0, 0, why) when
-         there is no price. Hot path with one feed: one slot (the head word) plus the feed call;
-         `max_spread` is read only when two or more answers are valid.
+         there is no price: no valid answer (the first feed's fault), fewer than the quorum in
+         the head word, or disagreement. Hot path with one feed: one slot (the head word) plus
+         the feed call (its quorum is 1); `max_spread` is read only when two or more answers are
+         valid.
     """
     head: uint256 = self._head[asset]
     if head == 0:
@@ -581,6 +637,8 @@ def _try_aggregate(asset: address) -> (uint256, uint256, Fault):
     valid: uint256 = len(prices)
     if valid == 0:
         return 0, 0, first_fault
+    if valid < (head >> QUORUM_SHIFT) & 3:
+        return 0, 0, Fault.TOO_FEW_SOURCES
     if valid == 1:
         return prices[0], newest, empty(Fault)
 
@@ -809,4 +867,6 @@ def _reason(fault: Fault) -> String[32]:
         return "oracle: unknown asset"
     if fault == Fault.DISAGREE:
         return "oracle: sources disagree"
+    if fault == Fault.TOO_FEW_SOURCES:
+        return "oracle: too few sources"
     return "oracle: feed call failed"

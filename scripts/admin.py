@@ -223,7 +223,27 @@ def set_rate_model(ecosystem, network, deployment, params_path, alias, as_json, 
 @click.option("--max-age")
 @click.option("--max-spread")
 def oracle(ecosystem, network, deployment, params_path, alias, as_json, symbol, **texts):
-    _act(ecosystem, network, deployment, params_path, alias, as_json, _setter("set_feeds", symbol, **texts))
+    def build(system: System, sender: Any) -> list[Call]:
+        if all(t is None for t in texts.values()):
+            raise CommandError("nothing to change: pass one of --max-age, --max-spread")
+        return admin.feeds(system, _values(system, "set_feeds", **texts), symbol)
+
+    _act(ecosystem, network, deployment, params_path, alias, as_json, build)
+
+
+@command("min-sources", "An asset's oracle quorum: fewest fresh answers its price needs, 1 to its feed count")
+@click.argument("symbol")
+@click.argument("min_sources")
+def min_sources(ecosystem, network, deployment, params_path, alias, as_json, symbol, min_sources):
+    _act(
+        ecosystem,
+        network,
+        deployment,
+        params_path,
+        alias,
+        as_json,
+        _setter("set_min_sources", symbol, min_sources=min_sources),
+    )
 
 
 @command("breaker", "An asset's circuit breaker: tolerance and confirmation delay (seconds); --off turns it off")

@@ -125,6 +125,7 @@ def fingerprint(fast: FastChain, market: Market, extra: tuple[str, ...] = ()) ->
         calls.append((s.oracle.address, calldata("feeds(address)", token.address)))
         calls.append((s.oracle.address, calldata("max_age(address)", token.address)))
         calls.append((s.oracle.address, calldata("max_spread(address)", token.address)))
+        calls.append((s.oracle.address, calldata("min_sources(address)", token.address)))
         for account in (market.roles["borrower"], market.roles["stranger"]):
             calls.append((s.vault.address, calldata("collateral_of(address,address)", account.address, token.address)))
     for account in market.roles.values():

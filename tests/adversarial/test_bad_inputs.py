@@ -147,6 +147,19 @@ CASES = {
     "set_feeds__stranger": Case(
         "oracle", "set_feeds", lambda m, o: (m.weth, [feed_of(m)], DAY, 0), "stranger", NOT_OWNER
     ),
+    "set_min_sources__zero": Case(
+        "oracle", "set_min_sources", lambda m, o: (m.weth, 0), "owner", "oracle: min_sources out of bounds"
+    ),
+    "set_min_sources__above_the_feed_count": Case(
+        "oracle", "set_min_sources", lambda m, o: (m.weth, 2), "owner", "oracle: min_sources out of bounds"
+    ),
+    "set_min_sources__max_uint": Case(
+        "oracle", "set_min_sources", lambda m, o: (m.weth, MAX_UINT), "owner", "oracle: min_sources out of bounds"
+    ),
+    "set_min_sources__unknown_asset": Case(
+        "oracle", "set_min_sources", lambda m, o: (o["unpriced_token"], 1), "owner", "oracle: unknown asset"
+    ),
+    "set_min_sources__stranger": Case("oracle", "set_min_sources", lambda m, o: (m.weth, 1), "stranger", NOT_OWNER),
     "remove_asset__unknown_asset": Case(
         "oracle", "remove_asset", lambda m, o: (o["unpriced_token"],), "owner", "oracle: unknown asset"
     ),

@@ -79,6 +79,7 @@ PRIVILEGES: list[Privilege] = [
     Privilege(
         "PriceOracle", "set_feeds", lambda m: (m.weth, [m.system.feeds["WETH"][0]], DAY, 0), ("owner",), NOT_OWNER
     ),
+    Privilege("PriceOracle", "set_min_sources", lambda m: (m.weth, 1), ("owner",), NOT_OWNER),
     Privilege("PriceOracle", "remove_asset", lambda m: (m.gold,), ("owner",), NOT_OWNER),
     Privilege("PriceOracle", "set_guardian", lambda m: (m.roles["guardian"],), ("owner",), NOT_OWNER),
     Privilege("PriceOracle", "set_breaker", lambda m: (m.weth, WAD // 10, 3_600), ("owner",), NOT_OWNER),

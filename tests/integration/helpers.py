@@ -212,6 +212,7 @@ def params_toml(p: Any) -> str:
             f"price = {t.price}",
             f"feed_decimals = {t.feed_decimals}",
             f"mock_feeds = {t.mock_feeds}",
+            f"min_sources = {t.min_sources}",
         ]
 
     lines = ["[base]", *token(p.base)]

@@ -352,6 +352,53 @@ def test_breaker__on_trip_confirm_off(admin, auction_system, owner, guardian, st
     assert oracle.tolerance(weth) == 0
 
 
+def test_min_sources__gold_on_three_feeds__owner_sets_the_quorum_and_a_max_age_change_keeps_it(
+    admin, auction_system, owner, project, refused
+):
+    oracle, gold = auction_system.oracle, auction_system.tokens["GOLD"]
+    first = auction_system.feeds["GOLD"][0]
+    answer, decimals = first.latestRoundData()[1], first.decimals()
+    more = [project.MockAggregator.deploy(decimals, "GOLD / USD", answer, sender=owner) for _ in range(2)]
+    oracle.set_feeds(gold, [*oracle.feeds(gold), *more], 86_400, 2 * WAD // 100, sender=owner)
+    assert oracle.min_sources(gold) == 2  # set_feeds: a majority of three
+
+    refused(
+        "min-sources",
+        "WETH",
+        "2",
+        account=owner,
+        message="WETH min_sources 2 is above its 1 feed(s): PriceOracle.set_min_sources would revert "
+        "'oracle: min_sources out of bounds'",
+    )
+    refused(
+        "min-sources",
+        "GOLD",
+        "4",
+        account=owner,
+        message="GOLD min_sources 4 is out of bounds: PriceOracle.set_min_sources takes [1, 3]",
+    )
+    refused("min-sources", "GOLD", "2", account=owner, message="nothing changes")
+
+    raised = admin.json("min-sources", "GOLD", "3", account=owner)
+    assert raised["calls"][0]["changes"] == [{"parameter": "min_sources", "before": "2", "after": "3"}]
+    assert oracle.min_sources(gold) == 3
+
+    # set_feeds resets the quorum to a majority: the command restores it in the same run
+    aged = admin.json("oracle", "GOLD", "--max-age", "7200", account=owner)
+    assert [c["function"] for c in aged["calls"]] == ["set_feeds", "set_min_sources"]
+    assert len(aged["sent"]) == 2
+    assert (oracle.max_age(gold), oracle.min_sources(gold)) == (7_200, 3)
+
+    # the parameter file asks for the default (a majority): diff shows it, apply sets it
+    rows = {(r["asset"], r["parameter"]): r for r in admin.json("diff")["rows"]}
+    assert (rows[("GOLD", "min_sources")]["file"], rows[("GOLD", "min_sources")]["chain"]) == ("2", "3")
+    applied = admin.json("apply", "--yes", account=owner)
+    # set_feeds alone: it resets the quorum to the majority the file asks for
+    assert [c["function"] for c in applied["calls"]] == ["set_feeds"]
+    assert (oracle.max_age(gold), oracle.min_sources(gold)) == (86_400, 2)
+    assert admin.json("diff")["differences"] == 0
+
+
 def test_withdraw_reserves__interest_booked__owner_takes_part_of_it(admin, auction_system, owner, chain, debt):
     vault = auction_system.vault
     chain.mine(timestamp=chain.blocks.head.timestamp + 365 * DAY)

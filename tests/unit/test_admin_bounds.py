@@ -23,6 +23,8 @@ VALID = {
     # one slot, so a premium step just under 50% is not refused as a top premium of 50% or more
     "set_pool_params": {"max_slot": 1},
 }
+# the asset each per-asset setter's bounds are tried on: the quorum's bound [1, 3] needs an asset with three feeds
+SUBJECT = {"set_min_sources": "GOLD"}
 
 
 @pytest.fixture(scope="module")
@@ -31,25 +33,31 @@ def wired(system, project, owner):
     system.auction = deploy_auction(
         project, owner, system.params, system.base, system.oracle, system.vault, system.engine
     )
+    gold, first = system.tokens["GOLD"], system.feeds["GOLD"][0]
+    more = [
+        project.MockAggregator.deploy(first.decimals(), "GOLD / USD", first.latestRoundData()[1], sender=owner)
+        for _ in range(2)
+    ]
+    system.oracle.set_feeds(gold, [first, *more], 86_400, 2 * WAD // 100, sender=owner)
     return system
 
 
-def _args(system, function: str, values: dict[str, int]) -> tuple:
+def _args(system, function: str, values: dict[str, int], symbol: str) -> tuple:
     setter = admin.SETTERS[function]
     ordered = tuple(values[name] for name, _ in setter.parameters)
     if not setter.per_asset:
         return ordered
-    weth = system.tokens["WETH"]
+    asset = system.tokens[symbol]
     if function == "set_feeds":
-        return (weth, list(system.oracle.feeds(weth)), *ordered)
-    return (weth, *ordered)
+        return (asset, list(system.oracle.feeds(asset)), *ordered)
+    return (asset, *ordered)
 
 
-def _contract_reason(system, owner, function: str, values: dict[str, int]) -> str | None:
+def _contract_reason(system, owner, function: str, values: dict[str, int], symbol: str = "") -> str | None:
     """The contract's revert reason for the call from the owner, or None when it would succeed."""
     method = getattr(getattr(system, admin.CONTRACTS[admin.SETTERS[function].contract]), function)
     try:
-        preflight(method, *_args(system, function, values), sender=owner)
+        preflight(method, *_args(system, function, values, symbol or SUBJECT.get(function, "WETH")), sender=owner)
     except CommandError as exc:
         return str(exc.message).removeprefix("would revert: ")
     return None
@@ -71,7 +79,8 @@ def test_bound__value_just_outside__python_and_contract_refuse_with_the_same_rea
     wired, owner, function, parameter, value
 ):
     b = BOUNDS[(function, parameter)]
-    values = {**admin.current(wired, function, wired.tokens["WETH"]), **VALID.get(function, {})}
+    asset = wired.tokens[SUBJECT.get(function, "WETH")]
+    values = {**admin.current(wired, function, asset), **VALID.get(function, {})}
     values[parameter] = value
 
     with pytest.raises(CommandError) as refused:
@@ -85,8 +94,9 @@ def test_bound__value_just_outside__python_and_contract_refuse_with_the_same_rea
 @pytest.mark.parametrize(("function", "parameter"), list(BOUNDS))
 def test_bound__value_on_the_bound__passes_python_and_is_not_refused_for_it(wired, owner, function, parameter):
     b = BOUNDS[(function, parameter)]
+    asset = wired.tokens[SUBJECT.get(function, "WETH")]
     for value in (b.low + 1 if b.low_open else b.low, b.high - 1 if b.high_open else b.high):
-        values = {**admin.current(wired, function, wired.tokens["WETH"]), **VALID.get(function, {})}
+        values = {**admin.current(wired, function, asset), **VALID.get(function, {})}
         values[parameter] = value
         b.check(value, 6)
         assert _contract_reason(wired, owner, function, values) not in (b.reason, b.high_reason)
@@ -104,6 +114,8 @@ RULES = [
     ("set_breaker", "WETH", {"tolerance": WAD // 10, "confirmation_delay": 59}),
     ("set_curve", "", {"floor": 4 * WAD // 10}),
     ("set_reset_rules", "", {"cusp": 3 * WAD // 10}),
+    # WETH has one feed: a quorum of two is within [1, 3] but above its feed count
+    ("set_min_sources", "WETH", {"min_sources": 2}),
 ]
 
 
@@ -111,10 +123,10 @@ RULES = [
 def test_rule__broken__python_names_the_rule_and_the_contract_reverts_with_its_reason(
     wired, owner, function, symbol, overrides
 ):
-    values = {**admin.current(wired, function, wired.tokens["WETH"]), **overrides}
+    values = {**admin.current(wired, function, wired.tokens[symbol or "WETH"]), **overrides}
 
     with pytest.raises(CommandError) as refused:
         admin.setter(wired, function, overrides, symbol)
 
     reason = refused.value.message.rsplit("would revert '", 1)[1].rstrip("')")
-    assert _contract_reason(wired, owner, function, values) == reason
+    assert _contract_reason(wired, owner, function, values, symbol or "WETH") == reason

@@ -918,3 +918,69 @@ def test_constructor__base_with_more_than_18_decimals__reverts(project, owner, o
     odd = project.MockFeeToken.deploy(19, sender=owner)
     with ape.reverts("auction: decimals above 18"):
         project.DutchAuction.deploy(odd, oracle, engine_account, VAULT, engine_account, sender=owner)
+
+
+# ------------------------------------------------------------------------------------------ a running auction's terms
+
+
+def test_set_curve__mid_auction__leaves_the_running_auction_on_its_own_curve(
+    house, kick, pay, owner, borrower, taker, keeper, weth, chain, unit
+):
+    """Invariant 12: the owner sets the fastest curve the bounds allow (halving every second, floor 0) and the
+    laxest redo rules in the middle of an auction; the running auction keeps the curve and the rules it was kicked
+    with, and a take pays the old curve's price. Only auctions kicked afterwards use the new terms."""
+    top = 1_800 * WAD
+    auction_id, tx = kick(borrower, weth, 10 * WAD, 15_000 * unit, top)
+    t0 = tx.timestamp
+    old = Curve(CUT, STEP, FLOOR)
+    chain.pending_timestamp = t0 + 10
+    house.set_curve(WAD // 2, 1, 0, sender=owner)
+    house.set_reset_rules(300, 95 * 10**16, WAD, sender=owner)
+
+    for elapsed in (20, STEP, 5 * STEP, 400):
+        view_at(chain, t0 + elapsed)
+        assert house.auction_price(auction_id) == old.price(top, elapsed), elapsed
+    # the old rules: no redo before the old tail (8,400 s) or the old cusp (40% of top)
+    assert house.auction_status(auction_id)[0] is False
+    chain.pending_timestamp = t0 + 401
+    with ape.reverts("auction: cannot reset"):
+        house.redo(auction_id, keeper, sender=keeper)
+
+    chain.pending_timestamp = t0 + 6 * STEP
+    price = old.price(top, 6 * STEP)
+    pay(taker, 2_000 * unit)
+    tx = house.take(auction_id, WAD, price, taker, b"", sender=taker)
+    taken = house.AuctionTaken.from_receipt(tx)[0]
+    assert (taken.price, taken.bought) == (price, WAD)
+
+    later, tx = kick(borrower, weth, WAD, 1_000 * unit, top)
+    view_at(chain, tx.timestamp + 3)
+    assert house.auction_price(later) == Curve(WAD // 2, 1, 0).price(top, 3)
+
+
+def test_set_dust__mid_auction__keeps_the_running_auctions_dust_rule(
+    house, kick, pay, owner, borrower, taker, weth, chain, unit
+):
+    auction_id, tx = kick(borrower, weth, 10 * WAD, 5_000 * unit, 1_800 * WAD)
+    house.set_dust(10_000 * unit, sender=owner)
+    pay(taker, 2_000 * unit)
+
+    # one WETH leaves a tab of 3,200 base: below the new dust, above the 10 base the auction was kicked with
+    tx = house.take(auction_id, WAD, 1_800 * WAD, taker, b"", sender=taker)
+
+    taken = house.AuctionTaken.from_receipt(tx)[0]
+    assert (taken.bought, taken.owe, taken.tab) == (WAD, 1_800 * unit, 3_200 * unit)
+
+
+def test_redo__after_a_curve_change__restarts_on_the_auctions_own_curve(
+    house, kick, owner, borrower, keeper, weth, chain, unit
+):
+    auction_id, tx = kick(borrower, weth, WAD, 1_000 * unit, 1_800 * WAD)
+    house.set_curve(WAD // 2, 1, 0, sender=owner)
+    chain.pending_timestamp = tx.timestamp + TAIL + 1
+
+    tx = house.redo(auction_id, keeper, sender=keeper)
+
+    top = house.AuctionRedone.from_receipt(tx)[0].top
+    view_at(chain, tx.timestamp + 2 * STEP)
+    assert house.auction_price(auction_id) == Curve(CUT, STEP, FLOOR).price(top, 2 * STEP)

@@ -11,6 +11,7 @@ MAX_MAX_AGE = 3 * 86_400
 MAX_MAX_SPREAD = 2 * 10**17  # 20%
 ZERO_ADDRESS = "0x0000000000000000000000000000000000000000"
 NOT_OWNER = "ownable: caller is not the owner"
+TOO_FEW = "oracle: too few sources"
 
 
 # --- fixtures and helpers ---------------------------------------------------------------------------------------
@@ -210,9 +211,24 @@ def test_price__stale_source_among_three_and_the_rest_disagree__reverts(oracle, 
         oracle.price(asset)
 
 
-def test_price__two_of_three_sources_invalid__returns_the_last_one(oracle, owner, asset, make_feed, chain):
+def test_price__two_of_three_sources_invalid__reverts_too_few_sources(oracle, owner, asset, make_feed):
     feeds = [make_feed(2_000), make_feed(2_000), make_feed(2_000)]
     configure(oracle, owner, asset, feeds)
+    feeds[0].update_answer(0, sender=owner)
+    feeds[2].update_round_data(to_answer(2_000, 8), 0, 0, sender=owner)
+    feeds[1].update_answer(to_answer(2_500, 8), sender=owner)
+    # the one source left is below the default quorum of two: it cannot set the price alone
+    with ape.reverts(TOO_FEW):
+        oracle.price(asset)
+    with ape.reverts(TOO_FEW):
+        oracle.prices([asset])
+    assert oracle.try_prices([asset]) == [0]
+
+
+def test_price__two_of_three_sources_invalid_with_quorum_one__returns_the_last_one(oracle, owner, asset, make_feed):
+    feeds = [make_feed(2_000), make_feed(2_000), make_feed(2_000)]
+    configure(oracle, owner, asset, feeds)
+    oracle.set_min_sources(asset, 1, sender=owner)
     feeds[0].update_answer(0, sender=owner)
     feeds[2].update_round_data(to_answer(2_000, 8), 0, 0, sender=owner)
     feeds[1].update_answer(to_answer(2_500, 8), sender=owner)
@@ -462,3 +478,123 @@ def test_remove_asset__by_non_owner__reverts(oracle, owner, stranger, asset, mak
     with ape.reverts(NOT_OWNER):
         oracle.remove_asset(asset, sender=stranger)
     assert oracle.price(asset) == 2_000 * WAD
+
+
+# --- min_sources: the quorum ----------------------------------------------------------------------------------
+
+
+@pytest.mark.parametrize("feed_count, majority", [(1, 1), (2, 2), (3, 2)])
+def test_set_feeds__sets_the_quorum_to_a_majority_and_emits_min_sources_set(
+    oracle, owner, asset, make_feed, feed_count, majority
+):
+    tx = configure(oracle, owner, asset, [make_feed(2_000) for _ in range(feed_count)])
+    events = oracle.MinSourcesSet.from_receipt(tx)
+    assert [(e.asset, e.min_sources) for e in events] == [(asset.address, majority)]
+    assert oracle.min_sources(asset) == majority
+
+
+def test_min_sources__unknown_asset__reads_zero(oracle, asset):
+    assert oracle.min_sources(asset) == 0
+
+
+def test_price__two_feeds_one_stale__reverts_too_few_sources(oracle, owner, asset, make_feed, chain):
+    feeds = [make_feed(2_000), make_feed(2_010)]
+    configure(oracle, owner, asset, feeds)
+    feeds[1].update_round_data(to_answer(2_010, 8), now(chain) - MAX_AGE - 1, 0, sender=owner)
+    with ape.reverts(TOO_FEW):
+        oracle.price(asset)
+    assert oracle.try_prices([asset]) == [0]
+
+
+@pytest.mark.parametrize("stale", [0, 1, 2])
+def test_price__quorum_of_three_and_one_source_stale__reverts_too_few_sources(
+    oracle, owner, asset, make_feed, chain, stale
+):
+    feeds = [make_feed(2_000), make_feed(2_010), make_feed(2_020)]
+    configure(oracle, owner, asset, feeds)
+    oracle.set_min_sources(asset, 3, sender=owner)
+    assert oracle.price(asset) == 2_010 * WAD
+    feeds[stale].update_round_data(to_answer(2_000, 8), now(chain) - MAX_AGE - 1, 0, sender=owner)
+    with ape.reverts(TOO_FEW):
+        oracle.price(asset)
+
+
+def test_price__every_source_invalid__still_reverts_with_the_first_fault_not_too_few(
+    oracle, owner, asset, make_feed, chain
+):
+    feeds = [make_feed(2_000), make_feed(2_000), make_feed(2_000)]
+    configure(oracle, owner, asset, feeds)
+    for feed in feeds:
+        feed.update_round_data(to_answer(2_000, 8), now(chain) - MAX_AGE - 1, 0, sender=owner)
+    with ape.reverts("oracle: stale price"):
+        oracle.price(asset)
+
+
+def test_set_min_sources__stores_and_emits(oracle, owner, asset, make_feed):
+    configure(oracle, owner, asset, [make_feed(2_000), make_feed(2_010), make_feed(2_020)])
+    tx = oracle.set_min_sources(asset, 3, sender=owner)
+    events = oracle.MinSourcesSet.from_receipt(tx)
+    assert [(e.asset, e.min_sources) for e in events] == [(asset.address, 3)]
+    assert oracle.min_sources(asset) == 3
+    oracle.set_min_sources(asset, 1, sender=owner)
+    assert oracle.min_sources(asset) == 1
+
+
+def test_set_feeds__again__resets_an_explicit_quorum_to_the_new_majority(oracle, owner, asset, make_feed):
+    configure(oracle, owner, asset, [make_feed(2_000), make_feed(2_010), make_feed(2_020)])
+    oracle.set_min_sources(asset, 1, sender=owner)
+    configure(oracle, owner, asset, [make_feed(2_000), make_feed(2_010), make_feed(2_020)])
+    assert oracle.min_sources(asset) == 2
+    oracle.set_min_sources(asset, 3, sender=owner)
+    configure(oracle, owner, asset, [make_feed(2_000)], max_spread=0)
+    assert oracle.min_sources(asset) == 1
+
+
+@pytest.mark.parametrize(
+    "case, reason",
+    [
+        ("zero", "oracle: min_sources out of bounds"),
+        ("above the feed count", "oracle: min_sources out of bounds"),
+        ("unknown asset", "oracle: unknown asset"),
+        ("unmet now", TOO_FEW),
+        ("stranger", NOT_OWNER),
+    ],
+)
+def test_set_min_sources__bad_input__reverts_and_changes_nothing(
+    oracle, owner, stranger, asset, other_asset, make_feed, chain, case, reason
+):
+    feeds = [make_feed(2_000), make_feed(2_010), make_feed(2_020)]
+    configure(oracle, owner, asset, feeds)
+    target, value, sender = asset, 2, owner
+    if case == "zero":
+        value = 0
+    elif case == "above the feed count":
+        value = 4
+    elif case == "unknown asset":
+        target = other_asset
+    elif case == "unmet now":
+        feeds[0].update_round_data(to_answer(2_000, 8), now(chain) - MAX_AGE - 1, 0, sender=owner)
+        value = 3
+    elif case == "stranger":
+        value, sender = 3, stranger
+    with ape.reverts(reason):
+        oracle.set_min_sources(target, value, sender=sender)
+    assert oracle.min_sources(asset) == 2
+    assert oracle.min_sources(other_asset) == 0
+
+
+def test_set_min_sources__one_feed__only_one_is_in_bounds(oracle, owner, asset, make_feed):
+    configure(oracle, owner, asset, [make_feed(2_000)], max_spread=0)
+    with ape.reverts("oracle: min_sources out of bounds"):
+        oracle.set_min_sources(asset, 2, sender=owner)
+    oracle.set_min_sources(asset, 1, sender=owner)
+    assert oracle.min_sources(asset) == 1
+
+
+def test_remove_asset__clears_the_quorum(oracle, owner, asset, make_feed):
+    configure(oracle, owner, asset, [make_feed(2_000), make_feed(2_010), make_feed(2_020)])
+    oracle.set_min_sources(asset, 3, sender=owner)
+    oracle.remove_asset(asset, sender=owner)
+    assert oracle.min_sources(asset) == 0
+    configure(oracle, owner, asset, [make_feed(2_000), make_feed(2_010), make_feed(2_020)])
+    assert oracle.min_sources(asset) == 2

@@ -482,3 +482,36 @@ def test_ltv_factor__cut_past_the_floor__returns_the_floor(oracle, owner, priced
     oracle.poke(priced, sender=owner)
     assert oracle.variance(priced) == WAD // 2
     assert oracle.ltv_factor(priced) == WAD // 2  # cut ceil(0.7071) >= 0.5
+
+
+# --- below the quorum ----------------------------------------------------------------------------------------
+
+
+@pytest.fixture
+def three_feeds(oracle, owner, asset, project):
+    """`asset` behind three 8-decimal feeds at $2,000 (quorum two), breaker on at 10% / 1 hour and anchored."""
+    feeds = [
+        project.MockAggregator.deploy(FEED_DECIMALS, "ETH / USD", 2_000 * 10**FEED_DECIMALS, sender=owner)
+        for _ in range(3)
+    ]
+    oracle.set_feeds(asset, feeds, 3_600, 2 * WAD // 100, sender=owner)
+    oracle.set_breaker(asset, TOLERANCE, DELAY, sender=owner)
+    oracle.poke(asset, sender=owner)
+    return feeds
+
+
+def test_breaker__below_the_quorum__pauses_nothing_and_pokes_revert_like_price(
+    oracle, owner, asset, three_feeds, chain
+):
+    status = oracle.breaker_status(asset)
+    chain.pending_timestamp += 3_601
+    # only the third feed posts, at a jump that would trip the breaker if the lone source were trusted
+    three_feeds[2].update_answer(1_000 * 10**FEED_DECIMALS, sender=owner)
+
+    with ape.reverts("oracle: too few sources"):
+        oracle.price(asset)
+    # the pause view never reverts (a lens batch over every asset still answers); the liquidation's price read refuses
+    assert not oracle.liquidations_paused(asset)
+    with ape.reverts("oracle: too few sources"):
+        oracle.poke(asset, sender=owner)
+    assert oracle.breaker_status(asset) == status
