@@ -14,6 +14,10 @@
         `AuctionFinished` and in `auction_info`. An auction that is too old (`tail`) or
         too cheap (`cusp`) may be restarted by anyone with `redo` at the oracle price
         times `buf`, for a bounded incentive paid from a separately funded balance.
+        An auction keeps for life the terms in force at its kick (the curve: cut, step,
+        floor; the dust rule; the redo rules: tail, cusp, buf): the owner's setters shape
+        only the auctions kicked afterwards (invariant 12), so no setter can speed up,
+        deepen or restart a running sale to buy its lot cheaply.
         After MakerDAO's Clipper (dss/src/clip.sol) and its StairstepExponentialDecrease.
 @dev    Token accounting, so that nothing can be stuck: the base raised is never held (it goes
         from the taker to the beneficiary in the take); per collateral, `held` is the sum of the
@@ -81,6 +85,9 @@ MASK_64: constant(uint256) = 2**64 - 1
 MASK_128: constant(uint256) = 2**128 - 1
 MASK_160: constant(uint256) = 2**160 - 1
 FINISHED: constant(uint256) = 1 << 255
+# A sale's head holds its terms id in bits 224-254 (31 bits, below FINISHED).
+TERMS_SHIFT: constant(uint256) = 224
+MAX_TERMS_ID: constant(uint256) = 2**31 - 1
 
 # The base asset the auctions raise (the vault's asset).
 base_asset: public(immutable(address))
@@ -101,7 +108,7 @@ _MAX_DUST: immutable(uint256)
 
 
 struct Sale:
-    # account (bits 0-159) | start time (160-223) | FINISHED flag (255); 0 for an unknown id
+    # account (bits 0-159) | start time (160-223) | terms id (224-254) | FINISHED flag (255); 0 for an unknown id
     head: uint256
     # collateral (bits 0-159) | 10**decimals of the collateral (160-223)
     asset: uint256
@@ -113,23 +120,21 @@ struct Sale:
 
 # Auction id -> its sale; ids start at 1.
 _sales: HashMap[uint256, Sale]
-# Id the next kick will get.
-next_auction_id: public(uint256)
+# Read and written by every kick, one slot: id the next kick will get (bits 0-127) | id of the terms in force,
+# the terms the next kick snapshots (128-255).
+_ids: uint256
 # Number of auctions started and not finished.
 running_auctions: public(uint256)
 # Collateral -> Σ lots of running auctions, token units (what this contract owes out of its balance).
 held: public(HashMap[address, uint256])
 # Base set aside for redo incentives, base units.
 incentive_balance: public(uint256)
-# Read by every take, one slot: cut (WAD, bits 0-63) | floor (WAD fraction of top, 64-127)
-# | step (seconds, 128-159) | dust (base units, 160-255).
-_take_params: uint256
-# Seconds after its (re)start when an auction may be redone.
-tail: public(uint256)
-# Redo allowed once price / top < cusp, WAD.
-cusp: public(uint256)
-# Multiplier of the oracle price for the top of a redo, WAD.
-buf: public(uint256)
+# Terms id -> the terms every auction kicked under it keeps for life, written once by a setter and never
+# changed: [0] read by every take: cut (WAD, bits 0-63) | floor (WAD fraction of top, 64-127) | step (seconds,
+# 128-159) | dust (base units, 160-255); [1] read by redo: tail (seconds after a (re)start when an auction may be
+# redone, bits 0-63) | cusp (redo allowed once price / top < cusp, WAD, 64-127) | buf (multiplier of the oracle
+# price for the top of a redo, WAD, 128-191).
+_terms: HashMap[uint256, uint256[2]]
 # Flat part of the redo incentive, base units.
 tip: public(uint256)
 # Part of the redo incentive proportional to the tab, WAD.
@@ -158,12 +163,9 @@ def __init__(base_asset_: address, oracle_: address, engine_: address, vault_: a
     max_incentive = MAX_INCENTIVE_TOKENS * unit
     _MAX_DUST = MAX_DUST_TOKENS * unit
 
-    self.next_auction_id = 1
-    # Maker ETH-A-like defaults: 1% off every 90 s, redo after 140 min or below 40% of top
-    self._take_params = self._pack(99 * 10**16, 3 * 10**17, 90, 10 * unit)
-    self.tail = 8400
-    self.cusp = 4 * 10**17
-    self.buf = 11 * 10**17
+    # Maker ETH-A-like defaults: 1% off every 90 s, redo after 140 min or below 40% of top; terms id 1
+    self._terms[1] = [self._pack(99 * 10**16, 3 * 10**17, 90, 10 * unit), self._pack_rules(8400, 4 * 10**17, 11 * 10**17)]
+    self._ids = 1 | (1 << 128)
 
 
 # ---------------------------------------------------------------- auctions
@@ -193,12 +195,14 @@ def kick(account: address, collateral: address, lot: uint256, tab: uint256, star
     owed: uint256 = self.held[collateral] + lot
     assert staticcall IERC20(collateral).balanceOf(self) >= owed, "auction: lot not received"
 
-    auction_id: uint256 = self.next_auction_id
-    self.next_auction_id = auction_id + 1
+    # dev: the terms in force are snapshotted by id: the slot is read anyway, the head written anyway
+    ids: uint256 = self._ids
+    auction_id: uint256 = ids & MASK_128
+    self._ids = ids + 1
     self.running_auctions += 1
     self.held[collateral] = owed
     self._sales[auction_id] = Sale(
-        head=convert(account, uint256) | (block.timestamp << 160),
+        head=convert(account, uint256) | (block.timestamp << 160) | ((ids >> 128) << TERMS_SHIFT),
         asset=convert(collateral, uint256) | ((10 ** convert(decimals, uint256)) << 160),
         amounts=tab | (lot << 128),
         prices=start_price | (tab << 128),
@@ -236,7 +240,7 @@ def take(
             "auction: forbidden callee"
         )
 
-    params: uint256 = self._take_params
+    params: uint256 = self._terms[sale.head >> TERMS_SHIFT & MAX_TERMS_ID][0]
     top: uint256 = sale.prices & MASK_128
     price: uint256 = self._price(top, (sale.head >> 160) & MASK_64, params)
     assert price <= max_price, "auction: too expensive"
@@ -306,17 +310,19 @@ def redo(auction_id: uint256, keeper: address) -> uint256:
     """
     assert keeper != empty(address), "auction: zero keeper"
     sale: Sale = self._running(auction_id)
-    params: uint256 = self._take_params
+    # dev: the auction's own terms: a redo restarts it on the curve, rules and dust it was kicked with
+    terms: uint256[2] = self._terms[sale.head >> TERMS_SHIFT & MAX_TERMS_ID]
+    params: uint256 = terms[0]
     top: uint256 = sale.prices & MASK_128
     started_at: uint256 = (sale.head >> 160) & MASK_64
-    assert self._needs_redo(top, started_at, params), "auction: cannot reset"
+    assert self._needs_redo(top, started_at, params, terms[1]), "auction: cannot reset"
 
     collateral: address = convert(sale.asset & MASK_160, address)
     # dev: market price rounds down (the lot's value for the dust test), the new top rounds up
     market: uint256 = math._mul_div(
         staticcall IPriceOracle(oracle).price(collateral), WAD, staticcall IPriceOracle(oracle).price(base_asset), False
     )
-    new_top: uint256 = math._mul_div(market, self.buf, WAD, True)
+    new_top: uint256 = math._mul_div(market, (terms[1] >> 128) & MASK_64, WAD, True)
     assert new_top != 0, "auction: zero price"
     assert new_top <= MAX_AMOUNT, "auction: price too large"
 
@@ -330,7 +336,8 @@ def redo(auction_id: uint256, keeper: address) -> uint256:
             # dev: round down, the incentive is a cost to the protocol
             incentive = min(min(self.tip + tab * self.chip // WAD, max_incentive), self.incentive_balance)
 
-    self._sales[auction_id].head = (sale.head & MASK_160) | (block.timestamp << 160)
+    # dev: only the start time moves; the account and the terms id stay
+    self._sales[auction_id].head = (sale.head & ~(MASK_64 << 160)) | (block.timestamp << 160)
     self._sales[auction_id].prices = (sale.prices & ~MASK_128) | new_top
     if incentive != 0:
         self.incentive_balance -= incentive
@@ -379,7 +386,9 @@ def auction_price(auction_id: uint256) -> uint256:
     sale: Sale = self._known(auction_id)
     if sale.head & FINISHED != 0:
         return 0
-    return self._price(sale.prices & MASK_128, (sale.head >> 160) & MASK_64, self._take_params)
+    return self._price(
+        sale.prices & MASK_128, (sale.head >> 160) & MASK_64, self._terms[sale.head >> TERMS_SHIFT & MAX_TERMS_ID][0]
+    )
 
 
 @external
@@ -392,11 +401,12 @@ def auction_status(auction_id: uint256) -> (bool, uint256, uint256, uint256):
     sale: Sale = self._known(auction_id)
     if sale.head & FINISHED != 0:
         return False, 0, 0, 0
-    params: uint256 = self._take_params
+    terms: uint256[2] = self._terms[sale.head >> TERMS_SHIFT & MAX_TERMS_ID]
+    params: uint256 = terms[0]
     top: uint256 = sale.prices & MASK_128
     tic: uint256 = (sale.head >> 160) & MASK_64
     return (
-        self._needs_redo(top, tic, params),
+        self._needs_redo(top, tic, params, terms[1]),
         self._price(top, tic, params),
         sale.amounts >> 128,
         sale.amounts & MASK_128,
@@ -428,38 +438,94 @@ def auction_info(auction_id: uint256) -> IDutchAuction.AuctionInfo:
 
 @external
 @view
+def auction_terms(auction_id: uint256) -> IDutchAuction.AuctionTerms:
+    """
+    @notice The terms auction `auction_id` runs on for life: those in force at its kick.
+    """
+    sale: Sale = self._known(auction_id)
+    return self._unpack_terms(self._terms[sale.head >> TERMS_SHIFT & MAX_TERMS_ID])
+
+
+@external
+@view
+def terms_id() -> uint256:
+    """
+    @notice Id of the terms in force: the next kick's. Every setter call of the curve, the dust or
+            the redo rules writes a new id; the auctions kicked before it keep theirs.
+    """
+    return self._ids >> 128
+
+
+@external
+@view
+def next_auction_id() -> uint256:
+    """
+    @notice Id the next kick will get.
+    """
+    return self._ids & MASK_128
+
+
+@external
+@view
 def cut() -> uint256:
     """
-    @notice Price multiplier per step, WAD.
+    @notice Price multiplier per step of the auctions kicked from now on, WAD.
     """
-    return self._take_params & MASK_64
+    return self._current()[0] & MASK_64
 
 
 @external
 @view
 def floor() -> uint256:
     """
-    @notice Lowest price as a fraction of top, WAD.
+    @notice Lowest price as a fraction of top of the auctions kicked from now on, WAD.
     """
-    return (self._take_params >> 64) & MASK_64
+    return (self._current()[0] >> 64) & MASK_64
 
 
 @external
 @view
 def step() -> uint256:
     """
-    @notice Seconds between two price cuts.
+    @notice Seconds between two price cuts of the auctions kicked from now on.
     """
-    return (self._take_params >> 128) & MASK_32
+    return (self._current()[0] >> 128) & MASK_32
 
 
 @external
 @view
 def dust() -> uint256:
     """
-    @notice Smallest tab a partial take may leave, base units.
+    @notice Smallest tab a partial take may leave in the auctions kicked from now on, base units.
     """
-    return self._take_params >> 160
+    return self._current()[0] >> 160
+
+
+@external
+@view
+def tail() -> uint256:
+    """
+    @notice Seconds after its (re)start when an auction kicked from now on may be redone.
+    """
+    return self._current()[1] & MASK_64
+
+
+@external
+@view
+def cusp() -> uint256:
+    """
+    @notice Redo allowed once price / top < cusp, WAD (auctions kicked from now on).
+    """
+    return (self._current()[1] >> 64) & MASK_64
+
+
+@external
+@view
+def buf() -> uint256:
+    """
+    @notice Multiplier of the oracle price for the top of a redo, WAD (auctions kicked from now on).
+    """
+    return (self._current()[1] >> 128) & MASK_64
 
 
 # ---------------------------------------------------------------- admin
@@ -468,33 +534,36 @@ def dust() -> uint256:
 @external
 def set_curve(cut: uint256, step: uint256, floor_: uint256):
     """
-    @notice Price curve: `cut` in [0.5, 1) WAD per `step` in [1, 3600] seconds, never below
-            `floor_ * top` with `floor_` (WAD) below `cusp`, so that a too-cheap auction can
-            always be redone before it reaches its floor.
+    @notice Price curve of the auctions kicked from now on (running ones keep theirs): `cut` in
+            [0.5, 1) WAD per `step` in [1, 3600] seconds, never below `floor_ * top` with `floor_`
+            (WAD) below `cusp`, so that a too-cheap auction can always be redone before it
+            reaches its floor.
     """
     ownable._check_owner()
     assert cut >= MIN_CUT and cut < WAD, "auction: cut out of bounds"
     assert step >= MIN_STEP and step <= MAX_STEP, "auction: step out of bounds"
-    assert floor_ < self.cusp, "auction: floor not below cusp"
-    self._take_params = self._pack(cut, floor_, step, self._take_params >> 160)
+    terms: uint256[2] = self._current()
+    assert floor_ < (terms[1] >> 64) & MASK_64, "auction: floor not below cusp"
+    self._new_terms(self._pack(cut, floor_, step, terms[0] >> 160), terms[1])
     log IDutchAuction.CurveSet(cut=cut, step=step, floor=floor_)
 
 
 @external
 def set_reset_rules(tail: uint256, cusp: uint256, buf: uint256):
     """
-    @notice Redo rules: after `tail` in [300 s, 7 days] seconds, or once price / top falls below
-            `cusp` in [0.1, 0.95] WAD (and above `floor`); a redo restarts at oracle price times
-            `buf` in [1, 2] WAD.
+    @notice Redo rules of the auctions kicked from now on (running ones keep theirs): after `tail`
+            in [300 s, 7 days] seconds, or once price / top falls below `cusp` in [0.1, 0.95] WAD
+            (and above `floor`); a redo restarts at oracle price times `buf` in [1, 2] WAD.
+            They are terms of a sale: a shorter tail or a higher cusp would restart running
+            auctions early, a lower buf restart them lower.
     """
     ownable._check_owner()
     assert tail >= MIN_TAIL and tail <= MAX_TAIL, "auction: tail out of bounds"
     assert cusp >= MIN_CUSP and cusp <= MAX_CUSP, "auction: cusp out of bounds"
-    assert cusp > (self._take_params >> 64) & MASK_64, "auction: floor not below cusp"
+    terms: uint256[2] = self._current()
+    assert cusp > (terms[0] >> 64) & MASK_64, "auction: floor not below cusp"
     assert buf >= MIN_BUF and buf <= MAX_BUF, "auction: buf out of bounds"
-    self.tail = tail
-    self.cusp = cusp
-    self.buf = buf
+    self._new_terms(terms[0], self._pack_rules(tail, cusp, buf))
     log IDutchAuction.ResetRulesSet(tail=tail, cusp=cusp, buf=buf)
 
 
@@ -516,12 +585,14 @@ def set_incentive(tip: uint256, chip: uint256):
 @external
 def set_dust(dust: uint256):
     """
-    @notice Smallest tab a partial take may leave, base units (at most 10,000 whole base tokens).
+    @notice Smallest tab a partial take may leave, base units (at most 10,000 whole base tokens),
+            in the auctions kicked from now on: a running auction keeps its own, so a higher
+            dust cannot turn its partial takes into all-or-nothing ones.
     """
     ownable._check_owner()
     assert dust <= _MAX_DUST, "auction: dust above bound"
-    params: uint256 = self._take_params
-    self._take_params = (params & (2**160 - 1)) | (dust << 160)
+    terms: uint256[2] = self._current()
+    self._new_terms((terms[0] & MASK_160) | (dust << 160), terms[1])
     log IDutchAuction.DustSet(dust=dust)
 
 
@@ -604,13 +675,51 @@ def _price(top: uint256, started_at: uint256, params: uint256) -> uint256:
 
 @internal
 @view
-def _needs_redo(top: uint256, started_at: uint256, params: uint256) -> bool:
+def _needs_redo(top: uint256, started_at: uint256, params: uint256, rules: uint256) -> bool:
     """
-    @notice Older than `tail`, or price / top below `cusp` (compared without division).
+    @notice Older than `tail`, or price / top below `cusp` (compared without division), both from
+            the auction's own redo `rules`.
     """
-    if block.timestamp - started_at > self.tail:
+    if block.timestamp - started_at > rules & MASK_64:
         return True
-    return self._price(top, started_at, params) * WAD < self.cusp * top
+    return self._price(top, started_at, params) * WAD < ((rules >> 64) & MASK_64) * top
+
+
+@internal
+@view
+def _current() -> uint256[2]:
+    """
+    @notice The terms in force, which the next kick snapshots.
+    """
+    return self._terms[self._ids >> 128]
+
+
+@internal
+def _new_terms(params: uint256, rules: uint256):
+    """
+    @notice Write a new terms id and put it in force; the terms of every older id stay as they were,
+            so the auctions kicked under them keep running on them.
+    """
+    ids: uint256 = self._ids
+    terms_id: uint256 = (ids >> 128) + 1
+    # dev: 31 bits in a sale's head; two billion setter calls are out of reach, but never wrap into FINISHED
+    assert terms_id <= MAX_TERMS_ID, "auction: too many term changes"
+    self._terms[terms_id] = [params, rules]
+    self._ids = (ids & MASK_128) | (terms_id << 128)
+
+
+@internal
+@pure
+def _unpack_terms(terms: uint256[2]) -> IDutchAuction.AuctionTerms:
+    return IDutchAuction.AuctionTerms(
+        cut=terms[0] & MASK_64,
+        step=(terms[0] >> 128) & MASK_32,
+        floor=(terms[0] >> 64) & MASK_64,
+        dust=terms[0] >> 160,
+        tail=terms[1] & MASK_64,
+        cusp=(terms[1] >> 64) & MASK_64,
+        buf=(terms[1] >> 128) & MASK_64,
+    )
 
 
 @internal
@@ -669,3 +778,10 @@ def _finish(auction_id: uint256, sale: Sale, tab: uint256, lot: uint256):
 def _pack(cut: uint256, floor_: uint256, step: uint256, dust: uint256) -> uint256:
     # dev: the setters bound cut and floor below WAD < 2**64, step to 3600 < 2**32, dust below 2**96
     return cut | (floor_ << 64) | (step << 128) | (dust << 160)
+
+
+@internal
+@pure
+def _pack_rules(tail: uint256, cusp: uint256, buf: uint256) -> uint256:
+    # dev: the setter bounds tail to 7 days < 2**64, cusp below WAD and buf to 2 WAD < 2**64
+    return tail | (cusp << 64) | (buf << 128)

@@ -251,9 +251,11 @@ def test_auction_status__needs_redo_after_tail_and_below_cusp(house, kick, borro
     needs_redo, price, lot, tab = house.auction_status(auction_id)
     assert needs_redo and price == Curve(CUT, STEP, FLOOR).price(1_800 * WAD, 92 * STEP)
     assert (lot, tab) == (WAD, 1_000 * unit)
-    # with a cusp below the floor's reach, only the tail counts: not at `tail`, one second after it
+    # with a cusp below the floor's reach, only the tail counts: not at `tail`, one second after it (new terms
+    # shape the auctions kicked after them)
     house.set_curve(CUT, STEP, 0, sender=owner)
     house.set_reset_rules(TAIL, MIN_CUSP, BUF, sender=owner)
+    auction_id, tx = kick(borrower, weth, WAD, 1_000 * unit, 1_800 * WAD)
     view_at(chain, tx.timestamp + TAIL)
     assert house.auction_status(auction_id)[0] is False
     view_at(chain, tx.timestamp + TAIL + 1)
@@ -756,7 +758,7 @@ def test_yank__bad_callers_and_arguments__revert(house, kick, borrower, engine_a
 
 
 def test_views__unknown_auction__revert(house):
-    for view in (house.auction_price, house.auction_status, house.auction_info):
+    for view in (house.auction_price, house.auction_status, house.auction_info, house.auction_terms):
         with ape.reverts("auction: unknown auction"):
             view(1)
 
@@ -937,7 +939,9 @@ def test_set_curve__mid_auction__leaves_the_running_auction_on_its_own_curve(
     house.set_curve(WAD // 2, 1, 0, sender=owner)
     house.set_reset_rules(300, 95 * 10**16, WAD, sender=owner)
 
-    for elapsed in (20, STEP, 5 * STEP, 400):
+    assert house.terms_id() == 3  # the defaults, then one id per setter call
+    assert tuple(house.auction_terms(auction_id)) == (CUT, STEP, FLOOR, 10 * unit, TAIL, CUSP, BUF)
+    for elapsed in (20, STEP, 4 * STEP, 400):
         view_at(chain, t0 + elapsed)
         assert house.auction_price(auction_id) == old.price(top, elapsed), elapsed
     # the old rules: no redo before the old tail (8,400 s) or the old cusp (40% of top)
@@ -954,6 +958,7 @@ def test_set_curve__mid_auction__leaves_the_running_auction_on_its_own_curve(
     assert (taken.price, taken.bought) == (price, WAD)
 
     later, tx = kick(borrower, weth, WAD, 1_000 * unit, top)
+    assert tuple(house.auction_terms(later)) == (WAD // 2, 1, 0, 10 * unit, 300, 95 * 10**16, WAD)
     view_at(chain, tx.timestamp + 3)
     assert house.auction_price(later) == Curve(WAD // 2, 1, 0).price(top, 3)
 
