@@ -75,11 +75,21 @@ def _ownership(contract: str) -> list[Privilege]:
     ]
 
 
+# the note of the auction house's setters of a sale's terms (invariant 12)
+TERMS = "shapes the auctions kicked afterwards; running ones keep their terms"
+
 PRIVILEGES: list[Privilege] = [
     Privilege(
         "PriceOracle", "set_feeds", lambda m: (m.weth, [m.system.feeds["WETH"][0]], DAY, 0), ("owner",), NOT_OWNER
     ),
-    Privilege("PriceOracle", "set_min_sources", lambda m: (m.weth, 1), ("owner",), NOT_OWNER),
+    Privilege(
+        "PriceOracle",
+        "set_min_sources",
+        lambda m: (m.weth, 1),
+        ("owner",),
+        NOT_OWNER,
+        notes="within [1, feed count], and met at once",
+    ),
     Privilege("PriceOracle", "remove_asset", lambda m: (m.gold,), ("owner",), NOT_OWNER),
     Privilege("PriceOracle", "set_guardian", lambda m: (m.roles["guardian"],), ("owner",), NOT_OWNER),
     Privilege("PriceOracle", "set_breaker", lambda m: (m.weth, WAD // 10, 3_600), ("owner",), NOT_OWNER),
@@ -219,12 +229,19 @@ PRIVILEGES: list[Privilege] = [
     Privilege(
         "DutchAuction", "yank", lambda m: (1, m.roles["owner"]), ("engine",), "auction: not engine", prepare=_kick
     ),
-    Privilege("DutchAuction", "set_curve", lambda m: (99 * WAD // 100, 90, 3 * WAD // 10), ("owner",), NOT_OWNER),
     Privilege(
-        "DutchAuction", "set_reset_rules", lambda m: (8_400, 4 * WAD // 10, 11 * WAD // 10), ("owner",), NOT_OWNER
+        "DutchAuction", "set_curve", lambda m: (99 * WAD // 100, 90, 3 * WAD // 10), ("owner",), NOT_OWNER, notes=TERMS
+    ),
+    Privilege(
+        "DutchAuction",
+        "set_reset_rules",
+        lambda m: (8_400, 4 * WAD // 10, 11 * WAD // 10),
+        ("owner",),
+        NOT_OWNER,
+        notes=TERMS,
     ),
     Privilege("DutchAuction", "set_incentive", lambda m: (USDA, 10**15), ("owner",), NOT_OWNER),
-    Privilege("DutchAuction", "set_dust", lambda m: (10 * USDA,), ("owner",), NOT_OWNER),
+    Privilege("DutchAuction", "set_dust", lambda m: (10 * USDA,), ("owner",), NOT_OWNER, notes=TERMS),
     Privilege(
         "DutchAuction",
         "withdraw_incentives",
