@@ -231,15 +231,21 @@ def test_set_pool_params__first_call__enables_collateral_and_emits(project, queu
     assert submit(bidder, 20, 1, token=wbtc) == 1
 
 
-def test_set_pool_params__update__replaces_params(queue, owner, collateral):
+def test_set_pool_params__update__replaces_params(queue, owner, collateral, chain):
+    # the waiting period and the threshold at once, the terms of the standing bids a day later
     queue.set_pool_params(collateral, STEP // 2, 40, 0, 123, sender=owner)
+    assert queue.pool_params(collateral) == (STEP, MAX_SLOT, 0, 123)
+    chain.pending_timestamp += 86_400
+    chain.mine()
     assert queue.pool_params(collateral) == (STEP // 2, 40, 0, 123)
 
 
-def test_set_pool_params__limits__are_inclusive(queue, owner, collateral):
+def test_set_pool_params__limits__are_inclusive(queue, owner, collateral, chain):
     # 100 slots whose premiums stop one wei short of 50%, and a week-long wait
     step = (WAD // 2 - 1) // 100
     queue.set_pool_params(collateral, step, 100, 7 * 86_400, 0, sender=owner)
+    chain.pending_timestamp += 7 * 86_400  # the new terms wait out the (new) waiting period, a week
+    chain.mine()
     assert queue.pool_params(collateral) == (step, 100, 7 * 86_400, 0)
 
 
@@ -665,10 +671,11 @@ def test_fill__slot_k_has_funds__slot_k_plus_1_is_untouched(queue, collateral, b
 
 
 def test_fill__hundred_slots__walks_only_the_non_empty_ones_up_to_slot_100(
-    queue, owner, collateral, bidder, place, fill, unit
+    queue, owner, collateral, bidder, place, fill, unit, chain
 ):
     step = WAD // 201  # 100 slots stay below a 50% premium
     queue.set_pool_params(collateral, step, 100, WAIT, 0, sender=owner)
+    chain.pending_timestamp += 86_400  # the new terms apply a day later
     place((bidder, 100, 300 * unit), (bidder, 57, 200 * unit), (bidder, 0, 100 * unit))
     tx = fill(10**6 * unit)
     logs = tx.decode_logs(queue.SlotFilled)
@@ -730,9 +737,11 @@ def test_fill__whole_keeper_fee__sends_nothing_to_receiver(queue, base, bidder, 
     assert base.balanceOf(RECEIVER) == 0
 
 
-def test_fill__slots_above_max_slot__are_ignored(queue, owner, collateral, bidder, place, fill, unit):
+def test_fill__slots_above_max_slot__are_ignored(queue, owner, collateral, bidder, place, fill, unit, chain):
     low, high = place((bidder, 2, 100 * unit), (bidder, 8, 100 * unit))
     queue.set_pool_params(collateral, STEP, 5, WAIT, 0, sender=owner)
+    chain.pending_timestamp += 86_400  # the lower max slot applies a day later
+    chain.mine()
     assert queue.usable_liquidity(collateral) == 100 * unit
     tx = fill(1_000 * unit)
     assert [log.slot for log in tx.decode_logs(queue.SlotFilled)] == [2]
