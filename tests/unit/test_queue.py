@@ -1273,9 +1273,7 @@ def test_set_pool_params__terms_change__is_announced_by_view_and_event(queue, ow
     assert (params_log.premium_step, params_log.max_slot) == (STEP, MAX_SLOT)
 
 
-def test_set_pool_params__long_waiting_period__delays_the_terms_by_the_waiting_period(
-    queue, owner, collateral, chain
-):
+def test_set_pool_params__long_waiting_period__delays_the_terms_by_the_waiting_period(queue, owner, collateral, chain):
     tx = queue.set_pool_params(collateral, 2 * STEP, MAX_SLOT, 3 * DAY, 0, sender=owner)
     assert queue.pending_pool_terms(collateral).effective_at == chain.blocks[tx.block_number].timestamp + 3 * DAY
     assert queue.pool_params(collateral).waiting_period == 3 * DAY  # the waiting period itself applies at once
