@@ -1335,3 +1335,17 @@ def test_set_pool_params__threshold_and_waiting_period__apply_at_once(queue, own
     queue.set_pool_params(collateral, STEP, MAX_SLOT, 0, 123, sender=owner)
     assert queue.pool_params(collateral) == (STEP, MAX_SLOT, 0, 123)
     assert queue.pending_pool_terms(collateral) == (0, 0, 0)
+
+
+def test_set_pool_params__same_pending_terms_with_a_longer_wait__apply_no_sooner_than_a_new_bid_could_activate(
+    queue, owner, collateral, chain
+):
+    queue.set_pool_params(collateral, 2 * STEP, MAX_SLOT, WAIT, 0, sender=owner)
+    first = queue.pending_pool_terms(collateral).effective_at
+    chain.pending_timestamp += DAY // 2
+    tx = queue.set_pool_params(collateral, 2 * STEP, MAX_SLOT, 2 * DAY, 0, sender=owner)
+    # a bidder who moves now waits two days for his new bid: the queued terms wait as long
+    later = chain.blocks[tx.block_number].timestamp + 2 * DAY
+    assert queue.pending_pool_terms(collateral).effective_at == later > first
+    [log] = tx.decode_logs(queue.PoolTermsQueued)
+    assert log.effective_at == later
