@@ -594,7 +594,9 @@ def _pool_rules(system: System, asset: Any, new: dict, old: dict, call: Call) ->
         notes.append("bids above the new max_slot stay retractable but no longer fill")
     if any(new[name] != in_force[name] for name in POOL_TERMS):
         if effective_at and all(new[name] == old[name] for name in POOL_TERMS):
-            notes.append(f"the queued premium_step/max_slot keep their time: they apply at {_at(effective_at)}")
+            # dev: pushed back only as far as a bid moved now needs to activate (the waiting period sent)
+            at = max(effective_at, _now() + 1 + new["waiting_period"])
+            notes.append(f"the queued premium_step/max_slot keep their time: they apply at {_at(at)}")
         else:
             # dev: the contract queues them for max(TERMS_DELAY, the waiting period sent) after the call's block
             at = _now() + 1 + max(TERMS_DELAY, new["waiting_period"])

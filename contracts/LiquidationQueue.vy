@@ -224,8 +224,9 @@ def set_pool_params(
             applies them at once. Later, a new `premium_step` or `max_slot` changes what the
             standing bids buy and whether they fill, so it is queued (`PoolTermsQueued`,
             `pending_pool_terms`) and applies `max(TERMS_DELAY, waiting_period)` seconds later;
-            the bidders may retract meanwhile. The same terms sent again keep their time; the
-            terms in force sent again cancel the change. `waiting_period` and `bid_threshold`
+            the bidders may retract meanwhile. The same terms sent again keep their time (pushed
+            back only as far as a longer waiting period needs); the terms in force sent again
+            cancel the change. `waiting_period` and `bid_threshold`
             apply at once: they decide only when bids submitted from now on activate (a
             standing bid's activation time is fixed at submission). Lowering `max_slot` leaves
             bids above it unfillable but retractable.
@@ -251,9 +252,14 @@ def set_pool_params(
         queued: uint256 = 0
         if terms != in_force:
             queued = self._queued_terms[collateral]
-            if pool & TERMS_QUEUED == 0 or queued & MASK_72 != premium_step | (max_slot << QUEUED_SLOT_SHIFT):
-                effective_at: uint256 = block.timestamp + max(TERMS_DELAY, waiting_period)
-                queued = premium_step | (max_slot << QUEUED_SLOT_SHIFT) | (effective_at << EFFECTIVE_SHIFT)
+            new_terms: uint256 = premium_step | (max_slot << QUEUED_SLOT_SHIFT)
+            effective_at: uint256 = block.timestamp + max(TERMS_DELAY, waiting_period)
+            same: bool = pool & TERMS_QUEUED != 0 and queued & MASK_72 == new_terms
+            if same:
+                # dev: the same terms again keep their time, unless a bid moved now could not be active by then
+                effective_at = max(queued >> EFFECTIVE_SHIFT, block.timestamp + waiting_period)
+            if not same or effective_at != queued >> EFFECTIVE_SHIFT:
+                queued = new_terms | (effective_at << EFFECTIVE_SHIFT)
                 log ILiquidationQueue.PoolTermsQueued(
                     collateral=collateral, premium_step=premium_step, max_slot=max_slot, effective_at=effective_at
                 )
