@@ -10,11 +10,16 @@ active before the fill's block. After every step:
   forward (< deposit / 1e27 of a unit);
 - the slot totals equal the model's sums exactly, and the queue's token balances equal what the model owes and
   cover what the contract owes every bid.
+
+With a minimum bid, the model predicts every refusal: a bid below it (`queue: bid below minimum`) and a partial
+retraction that would leave a bid with less (`queue: bid left below minimum`) revert and change nothing; a fill may
+leave any remainder, and the whole bid can always be retracted.
 """
 
 from dataclasses import dataclass
 from fractions import Fraction
 
+import ape
 import eth_abi
 import pytest
 from eth_utils import keccak
@@ -174,9 +179,20 @@ def markets(project, owner, engine_account, bidders):
     collateral_decimals=st.sampled_from([6, 8, 18]),
     threshold_tokens=st.sampled_from([0, 1_000, 10**9]),
     steps=actions,
+    min_bid_milli=st.sampled_from([0, 0, 500, 50_000]),  # none, half a token, 50 tokens
 )
 def test_queue__random_operations__match_the_exact_model(
-    owner, engine_account, keeper, bidders, markets, chain, base_decimals, collateral_decimals, threshold_tokens, steps
+    owner,
+    engine_account,
+    keeper,
+    bidders,
+    markets,
+    chain,
+    base_decimals,
+    collateral_decimals,
+    threshold_tokens,
+    steps,
+    min_bid_milli,
 ):
     run(
         owner,
@@ -189,6 +205,7 @@ def test_queue__random_operations__match_the_exact_model(
         collateral_decimals,
         threshold_tokens,
         steps,
+        min_bid_milli,
     )
 
 
@@ -222,14 +239,27 @@ def test_queue__bids_sharing_a_slot__partial_fills_match_the_exact_model(
 
 
 def run(
-    owner, engine_account, keeper, bidders, markets, chain, base_decimals, collateral_decimals, threshold_tokens, steps
+    owner,
+    engine_account,
+    keeper,
+    bidders,
+    markets,
+    chain,
+    base_decimals,
+    collateral_decimals,
+    threshold_tokens,
+    steps,
+    min_bid_milli=0,
 ):
-    """Apply `steps` to a fresh market (bids below `threshold_tokens` of active base activate at once) and check
-    the queue against the model after every fill, retraction and claim."""
+    """Apply `steps` to a fresh market (bids below `threshold_tokens` of active base activate at once, bids below
+    `min_bid_milli` thousandths of a token are refused) and check the queue against the model after every fill,
+    retraction and claim."""
     base, collateral, queue = markets(base_decimals, collateral_decimals)
     with isolated(chain):
         threshold = threshold_tokens * 10**base_decimals
+        min_bid = min_bid_milli * 10**base_decimals // 1_000
         send(chain, queue.set_pool_params, (collateral, STEP, MAX_SLOT, WAIT, threshold), owner)
+        send(chain, queue.set_min_bid, (collateral, min_bid), owner)
         model = Model(base_decimals, collateral_decimals)
         ids: list[int] = []
         max_slot_total = 1
@@ -240,6 +270,10 @@ def run(
             if kind == "submit":
                 _, who, slot, milli = step
                 amount = milli * 10**base_decimals // 1_000 or 1
+                if amount < min_bid:
+                    with ape.reverts("queue: bid below minimum"):
+                        queue.submit_bid(collateral, slot, amount, sender=bidders[who])
+                    continue
                 immediate = sum(b.deposit for b in model.bids.values() if not b.waiting) < threshold
                 bid_id = len(ids) + 1
                 send(chain, queue.submit_bid, (collateral, slot, amount), bidders[who])
@@ -291,6 +325,10 @@ def run(
                 amount = MAX_UINT if step[2] is None else int(left * step[2])
                 taken = left if amount == MAX_UINT else amount
                 if taken == 0:
+                    continue
+                if 0 < left - taken < min_bid:
+                    with ape.reverts("queue: bid left below minimum"):
+                        queue.retract_bid(bid_id, amount, sender=bidders[bid.owner])
                     continue
                 send(chain, queue.retract_bid, (bid_id, amount), bidders[bid.owner])
                 # a retraction re-snapshots the bid at the base the contract says is left (its floor of the exact
