@@ -396,3 +396,37 @@ def check(queue, base, collateral, model: Model, ids, max_slot_total):
     assert base_balance >= base_by_contract
     assert collateral_balance == model.delivered - sum(b.claimed for b in model.bids.values())
     assert collateral_balance >= owed_by_contract
+
+
+@given(
+    base_decimals=st.sampled_from([6, 18]),
+    deposit_tokens=st.integers(100, 300),
+    fill_tokens=st.integers(0, 99),
+    retract_tokens=st.integers(1, 300),
+)
+def test_retract__partial_retraction_near_the_minimum__refused_exactly_when_it_would_leave_less(
+    owner, engine_account, keeper, bidders, markets, chain, base_decimals, deposit_tokens, fill_tokens, retract_tokens
+):
+    """A minimum bid of 100 tokens, one bid of 100-300 tokens, maybe a fill first (which may leave the bid below
+    the minimum): a partial retraction goes through exactly when what it leaves is 0 or at least the minimum."""
+    _base, collateral, queue = markets(base_decimals, 18)
+    unit = 10**base_decimals
+    min_bid = 100 * unit
+    with isolated(chain):
+        send(chain, queue.set_pool_params, (collateral, STEP, MAX_SLOT, WAIT, 2**200), owner)  # active at once
+        send(chain, queue.set_min_bid, (collateral, min_bid), owner)
+        bid_id = queue.next_bid_id()
+        send(chain, queue.submit_bid, (collateral, 0, deposit_tokens * unit), bidders[0])
+        chain.mine()
+        if fill_tokens:
+            fill = (collateral, 2_000 * WAD, WAD, fill_tokens * unit, NO_CAP, keeper, 0, RECEIVER)
+            send(chain, queue.fill, fill, engine_account)
+        left = queue.bid_info(bid_id).amount
+        amount = min(retract_tokens * unit, left)
+        if 0 < left - amount < min_bid:
+            with ape.reverts("queue: bid left below minimum"):
+                queue.retract_bid(bid_id, amount, sender=bidders[0])
+            assert queue.bid_info(bid_id).amount == left
+        else:
+            send(chain, queue.retract_bid, (bid_id, amount), bidders[0])
+            assert queue.bid_info(bid_id).amount == left - amount
