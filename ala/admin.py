@@ -13,6 +13,9 @@ decimals (WAD on chain), seconds and counts as integers, base amounts in whole t
 What the chain holds for a liquidation threshold is its target: `collateral_config` and `risk_limits` show the value
 in force along a ramp, so targets are read from the last `CollateralConfigured` / `RiskLimitsSet` event (the
 contracts have no view of the target). Diffs compare targets, and show the value in force while a ramp runs.
+A bid pool's premium_step and max_slot are targets in the same way: a change waits `max(1 day, waiting_period)`
+before it applies to the standing bids (`LiquidationQueue.pending_pool_terms`), and a diff shows the terms in force
+and when the queued ones apply. Sending the queued terms again keeps their time; sending the terms in force cancels.
 """
 
 from __future__ import annotations
@@ -32,6 +35,12 @@ WAD = 10**18
 DAY = 86_400
 # LiquidationEngine.RAMP_TIME: a liquidation threshold moves to a new value linearly over this long, seconds
 RAMP_TIME = DAY
+# LiquidationQueue.TERMS_DELAY: the least notice before a new premium_step or max_slot applies to standing bids
+TERMS_DELAY = DAY
+# LiquidationQueue.MAX_MIN_BID_TOKENS: the highest minimum bid, whole base tokens
+MAX_MIN_BID_TOKENS = 10_000
+# a bid pool's terms: what a standing bid buys and where; a change of them is queued (see above)
+POOL_TERMS = ("premium_step", "max_slot")
 
 # contract name -> System attribute
 CONTRACTS = {
@@ -152,6 +161,7 @@ def bounds(base_decimals: int) -> dict[tuple[str, str], Bound]:
         ),
         bound("set_pool_params", "max_slot", 1, 100, "queue: max slot out of range"),
         bound("set_pool_params", "waiting_period", 0, 7 * DAY, "queue: waiting period too long"),
+        bound("set_min_bid", "min_bid", 0, MAX_MIN_BID_TOKENS * unit, "queue: min bid too high"),
         bound("set_curve", "cut", WAD // 2, WAD, "auction: cut out of bounds", high_open=True),
         bound("set_curve", "step", 1, 3600, "auction: step out of bounds"),
         bound("set_reset_rules", "tail", 300, 7 * DAY, "auction: tail out of bounds"),
@@ -220,6 +230,7 @@ SETTERS = {
             (("premium_step", "wad"), ("max_slot", "int"), ("waiting_period", "int"), ("bid_threshold", "base")),
             per_asset=True,
         ),
+        Setter("LiquidationQueue", "set_min_bid", (("min_bid", "base"),), per_asset=True),
         Setter("DutchAuction", "set_curve", (("cut", "wad"), ("step", "int"), ("floor", "wad"))),
         Setter("DutchAuction", "set_reset_rules", (("tail", "int"), ("cusp", "wad"), ("buf", "wad"))),
         Setter("DutchAuction", "set_incentive", (("tip", "base"), ("chip", "wad"))),
@@ -277,6 +288,23 @@ def collateral_target(system: System, asset: Any) -> tuple[dict[str, int], int, 
     return values, config.liq_ltv, ramp_end
 
 
+def pool_target(system: System, asset: Any) -> tuple[dict[str, int], dict[str, int], int]:
+    """A bid pool's parameters -> (targets: a queued premium_step/max_slot in place, values in force, the queued
+    terms' effective time or 0)."""
+    p = system.queue.pool_params(asset)
+    in_force = {
+        "premium_step": int(p.premium_step),
+        "max_slot": int(p.max_slot),
+        "waiting_period": int(p.waiting_period),
+        "bid_threshold": int(p.bid_threshold),
+    }
+    queued = system.queue.pending_pool_terms(asset)
+    if not queued.effective_at:
+        return dict(in_force), in_force, 0
+    targets = {**in_force, "premium_step": int(queued.premium_step), "max_slot": int(queued.max_slot)}
+    return targets, in_force, int(queued.effective_at)
+
+
 LIMIT_THRESHOLDS = ("base_risk_factor", "liq_risk_ratio", "liq_leverage")
 
 
@@ -320,13 +348,9 @@ def current(system: System, function: str, asset: Any = None) -> dict[str, int]:
     if function == "set_fees":
         return {"keeper_fee": e.keeper_fee(), "protocol_fee": e.protocol_fee()}
     if function == "set_pool_params":
-        p = q.pool_params(asset)
-        return {
-            "premium_step": p.premium_step,
-            "max_slot": p.max_slot,
-            "waiting_period": p.waiting_period,
-            "bid_threshold": p.bid_threshold,
-        }
+        return pool_target(system, asset)[0]
+    if function == "set_min_bid":
+        return {"min_bid": q.min_bid(asset)}
     if a is None:
         raise CommandError("this deployment has no auction house")
     if function == "set_curve":
@@ -604,8 +628,28 @@ def _pool_rules(system: System, asset: Any, new: dict, old: dict, call: Call) ->
         "set_pool_params",
         "queue: premium cap too high",
     )
-    if new["max_slot"] < old["max_slot"]:
-        call.note = "bids above the new max_slot stay retractable but no longer fill"
+    _, in_force, effective_at = pool_target(system, asset)
+    notes = []
+    if new["max_slot"] < in_force["max_slot"]:
+        notes.append("bids above the new max_slot stay retractable but no longer fill")
+    if any(new[name] != in_force[name] for name in POOL_TERMS):
+        if effective_at and all(new[name] == old[name] for name in POOL_TERMS):
+            # dev: pushed back only as far as a bid moved now needs to activate (the waiting period sent)
+            at = max(effective_at, _now() + 1 + new["waiting_period"])
+            notes.append(f"the queued premium_step/max_slot keep their time: they apply at {_at(at)}")
+        else:
+            # dev: the contract queues them for max(TERMS_DELAY, the waiting period sent) after the call's block
+            at = _now() + 1 + max(TERMS_DELAY, new["waiting_period"])
+            notes.append(
+                f"premium_step/max_slot apply to the standing bids from about {_at(at)}; bidders may retract meanwhile"
+            )
+    elif effective_at:
+        notes.append("premium_step/max_slot back to the terms in force: the queued change is cancelled")
+    call.note = "; ".join(notes)
+
+
+def _at(timestamp: int) -> str:
+    return datetime.datetime.fromtimestamp(timestamp, datetime.UTC).strftime("%Y-%m-%d %H:%M UTC")
 
 
 def _curve_rules(system: System, asset: Any, new: dict, old: dict, call: Call) -> None:
@@ -891,6 +935,7 @@ def file_values(params: SystemParams, system: System) -> dict[tuple[str, str], d
             "waiting_period": c.waiting_period,
             "bid_threshold": int(c.bid_threshold * unit),
         }
+        out[("set_min_bid", c.symbol)] = {"min_bid": int(c.min_bid * unit)}
     out[("set_risk_limits", "")] = {
         "base_risk_factor": wad(params.base_risk_factor),
         "max_risk_ratio": wad(params.max_risk_ratio),
@@ -926,6 +971,9 @@ def diff(system: System, params: SystemParams, project: Any) -> list[Row]:
             in_force = {"liq_ltv": liq_now}
         elif function == "set_risk_limits":
             chain_values, in_force, ramp_end = risk_limits_target(system)
+        elif function == "set_pool_params":
+            # dev: a queued change of terms shows like a ramp: the target, the value in force, when it applies
+            chain_values, in_force, ramp_end = pool_target(system, asset)
         else:
             chain_values = current(system, function, asset)
         for name, unit in setter.parameters:

@@ -153,7 +153,21 @@ def pools(system: System, symbol: str, size: int) -> dict[str, Any]:
         "usable_liquidity": whole(queue.usable_liquidity(token), base_decimals),
         "waiting_period": params.waiting_period,
         "bid_threshold": whole(params.bid_threshold, base_decimals),
+        "min_bid": whole(queue.min_bid(token), base_decimals),
+        "pending_terms": _pending_terms(queue, token),
         "slots": rows,
+    }
+
+
+def _pending_terms(queue: Any, token: Any) -> dict[str, Any] | None:
+    """A queued change of the pool's premium_step/max_slot (it applies to the standing bids at `effective_at`)."""
+    queued = queue.pending_pool_terms(token)
+    if not queued.effective_at:
+        return None
+    return {
+        "premium_step": queued.premium_step / WAD,
+        "max_slot": int(queued.max_slot),
+        "effective_at": int(queued.effective_at),
     }
 
 
@@ -216,6 +230,12 @@ def submit(system: System, sender: Any, symbol: str, slot: int, amount: int, app
         raise CommandError(f"slot {slot} is not a slot of {symbol}: slots go from 0 to {params.max_slot}")
     if amount > MAX_AMOUNT:
         raise CommandError("amount above the queue's largest bid (2**128 base units)")
+    minimum = system.queue.min_bid(token)
+    if amount < minimum:
+        raise CommandError(
+            f"{whole(amount, _base_decimals(system))} is below {symbol}'s minimum bid of "
+            f"{whole(minimum, _base_decimals(system))} (the queue would revert 'queue: bid below minimum')"
+        )
     approved = ensure_allowance(system, system.base, sender, system.queue, amount, approve, "the bid")
     tx = send(system.queue.submit_bid, token, slot, amount, sender=sender)
     log = system.queue.BidSubmitted.from_receipt(tx)[0]
@@ -280,6 +300,13 @@ def retract(system: System, sender: Any, bid_id: int, amount: int | None) -> dic
         raise CommandError(
             f"bid {bid_id} has {format_amount(info.amount, decimals)} {symbol} left; "
             f"cannot retract {format_amount(amount, decimals)}"
+        )
+    minimum = system.queue.min_bid(info.collateral)
+    if amount is not None and amount != info.amount and info.amount - amount < minimum:
+        raise CommandError(
+            f"bid {bid_id} would keep {format_amount(info.amount - amount, decimals)} {symbol}, below the minimum bid "
+            f"of {format_amount(minimum, decimals)}: retract all of it, or leave at least the minimum (the queue "
+            "would revert 'queue: bid left below minimum')"
         )
     tx = send(system.queue.retract_bid, bid_id, MAX_UINT if amount is None else amount, sender=sender)
     log = system.queue.BidRetracted.from_receipt(tx)[0]

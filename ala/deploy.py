@@ -178,6 +178,8 @@ def deploy_system(
             int(c.bid_threshold * 10**params.base.decimals),
             sender=sender,
         )
+        if c.min_bid:
+            queue.set_min_bid(token, int(c.min_bid * 10**params.base.decimals), sender=sender)
     engine.set_close_ratio(wad(params.close_ratio), sender=sender)
     engine.set_dust_value(wad(params.dust_value), sender=sender)
     engine.set_fees(wad(params.keeper_fee), wad(params.protocol_fee), sender=sender)

@@ -60,6 +60,8 @@ class CollateralParams(TokenParams):
     waiting_period: int = 600
     # whole base tokens
     bid_threshold: Decimal = Decimal("100000")
+    # whole base tokens: the smallest bid, and the least a partial retraction leaves (0: none)
+    min_bid: Decimal = Decimal(0)
 
 
 @dataclass(frozen=True)
@@ -161,6 +163,7 @@ def load(path: str | Path = DEFAULT_PARAMS) -> SystemParams:
             max_slot=int(table.get("max_slot", CollateralParams.max_slot)),
             waiting_period=int(table.get("waiting_period", CollateralParams.waiting_period)),
             bid_threshold=_dec(table, "bid_threshold", CollateralParams.bid_threshold),
+            min_bid=_dec(table, "min_bid", CollateralParams.min_bid),
         )
         collaterals.append(c)
     market = raw.get("market", {})

@@ -122,6 +122,8 @@ def fund_market(
     for c in params.collaterals:
         share = total_debt * bid_cover * value_by_symbol[c.symbol] / total_value
         per_bidder = share / len(market.bidders)
+        # the queue refuses bids below the collateral's minimum: a thin book's small bids are raised to it
+        min_bid = queue.min_bid(system.tokens[c.symbol].address)
         for bidder in market.bidders:
             for slot, w in zip(slots, weights, strict=True):
                 if slot > c.max_slot:
@@ -129,6 +131,7 @@ def fund_market(
                 amount = _units(system, base_symbol, (per_bidder * w / sum(weights)).quantize(Decimal(1)))
                 if amount == 0:
                     continue
+                amount = max(amount, min_bid)
                 submit = encode(queue, "submit_bid", system.tokens[c.symbol].address, slot, amount)
                 bid_calls += [
                     Call(bidder, base.address, encode(base, "mint", bidder, amount)),

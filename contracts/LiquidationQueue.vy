@@ -63,16 +63,34 @@ MAX_WAITING_PERIOD: constant(uint256) = 7 * 86400
 MAX_AMOUNT: constant(uint256) = 2**128
 # `_pool` word: the engine as it was when the parameters were set (bits 0-159; 0 if set before the engine,
 # which never changes once set: a fill reads the word for its parameters and finds the engine in it)
-# | premium_step (160-223, below WAD / 2 < 2**59) | waiting_period (224-243, at most MAX_WAITING_PERIOD
-# < 2**20) | decimals of the collateral (244-248, at most 18) | max_slot (249-255, at most MAX_SLOT_LIMIT;
-# on top, so a shift reads it)
+# | premium_step (160-222, below WAD / 2 < 2**59) | TERMS_QUEUED (223) | waiting_period (224-243, at most
+# MAX_WAITING_PERIOD < 2**20) | decimals of the collateral (244-248, at most 18) | max_slot (249-255, at most
+# MAX_SLOT_LIMIT; on top, so a shift reads it)
 STEP_SHIFT: constant(uint256) = 160
 WAIT_SHIFT: constant(uint256) = 224
 DECIMALS_SHIFT: constant(uint256) = 244
 MAX_SLOT_SHIFT: constant(uint256) = 249
 MASK_5: constant(uint256) = 2**5 - 1
 MASK_20: constant(uint256) = 2**20 - 1
+MASK_63: constant(uint256) = 2**63 - 1
 MASK_64: constant(uint256) = 2**64 - 1
+# bit of the `_pool` word set while a change of premium_step or max_slot waits in `_queued_terms`: a fill
+# learns from the word it reads anyway whether to read the queued terms
+TERMS_QUEUED: constant(uint256) = 1 << 223
+# the bits of premium_step (with TERMS_QUEUED) and of max_slot in the `_pool` word
+TERMS_BITS: constant(uint256) = (MASK_64 << 160) | (127 << 249)
+# least notice, seconds, before a new premium_step or max_slot applies to the bids standing in the pool. At
+# least a day, as the shortest governance timelocks (Aave's short executor: 1 day; Compound's Timelock: 2 days
+# at least), and at least the waiting period, so that a bidder who moves his bid in answer to the change has
+# the new bid active before the change bites
+TERMS_DELAY: constant(uint256) = 86400
+# `_queued_terms` word: premium_step (bits 0-63) | max_slot (64-71) | effective_at (72-135, unix seconds)
+QUEUED_SLOT_SHIFT: constant(uint256) = 64
+EFFECTIVE_SHIFT: constant(uint256) = 72
+MASK_72: constant(uint256) = 2**72 - 1
+# highest minimum bid, in whole base tokens (Liquity's minimum trove debt is 2,000 LUSD, so 10,000 leaves room
+# above a working floor while an owner cannot price every bidder out)
+MAX_MIN_BID_TOKENS: constant(uint256) = 10**4
 # `_liquidity` word: bitmap of slots with active or incoming base (bits 0-119, slot k at bit k)
 # | total active base of the collateral (120-255: at most 101 slots of MAX_AMOUNT, below 2**135)
 TOTAL_SHIFT: constant(uint256) = 120
@@ -142,6 +160,11 @@ _engine: address
 _pool: HashMap[address, uint256]
 # per collateral: while its total active base is below this (base units), new bids skip the wait
 _bid_threshold: HashMap[address, uint256]
+# per collateral: the smallest bid `submit_bid` takes and the least a partial retraction may leave, base units
+_min_bid: HashMap[address, uint256]
+# per collateral, one word (see EFFECTIVE_SHIFT): the premium_step and max_slot that replace the ones in force
+# at effective_at; stale while the `_pool` word's TERMS_QUEUED bit is clear
+_queued_terms: HashMap[address, uint256]
 # per collateral, one word (see TOTAL_SHIFT): bit k set when slot k has active or incoming base, and the
 # base in activated bids (active and incoming) across all slots, base units
 _liquidity: HashMap[address, uint256]
@@ -197,8 +220,16 @@ def set_pool_params(
     collateral: address, premium_step: uint256, max_slot: uint256, waiting_period: uint256, bid_threshold: uint256
 ):
     """
-    @notice Owner only. Set the pool parameters of `collateral`; the first call enables it.
-            Lowering `max_slot` leaves bids above it unfillable but retractable.
+    @notice Owner only. Set the pool parameters of `collateral`; the first call enables it and
+            applies them at once. Later, a new `premium_step` or `max_slot` changes what the
+            standing bids buy and whether they fill, so it is queued (`PoolTermsQueued`,
+            `pending_pool_terms`) and applies `max(TERMS_DELAY, waiting_period)` seconds later;
+            the bidders may retract meanwhile. The same terms sent again keep their time (pushed
+            back only as far as a longer waiting period needs); the terms in force sent again
+            cancel the change. `waiting_period` and `bid_threshold`
+            apply at once: they decide only when bids submitted from now on activate (a
+            standing bid's activation time is fixed at submission). Lowering `max_slot` leaves
+            bids above it unfillable but retractable.
     """
     ownable._check_owner()
     assert collateral != empty(address), "queue: zero address"
@@ -209,25 +240,61 @@ def set_pool_params(
     assert waiting_period <= MAX_WAITING_PERIOD, "queue: waiting period too long"
     pool: uint256 = self._pool[collateral]
     decimals: uint256 = (pool >> DECIMALS_SHIFT) & MASK_5
+    # the terms in force after this call, with TERMS_QUEUED when a change waits
+    terms: uint256 = (premium_step << STEP_SHIFT) | (max_slot << MAX_SLOT_SHIFT)
     if pool == 0:
         assert collateral.is_contract, "queue: collateral not a contract"
         decimals = convert(staticcall IERC20Detailed(collateral).decimals(), uint256)
         assert decimals <= 18, "queue: decimals above 18"
+    else:
+        # dev: a due change counts as applied; the comparison leaves TERMS_QUEUED out
+        in_force: uint256 = self._terms(collateral, pool) & TERMS_BITS & ~TERMS_QUEUED
+        queued: uint256 = 0
+        if terms != in_force:
+            queued = self._queued_terms[collateral]
+            new_terms: uint256 = premium_step | (max_slot << QUEUED_SLOT_SHIFT)
+            effective_at: uint256 = block.timestamp + max(TERMS_DELAY, waiting_period)
+            same: bool = pool & TERMS_QUEUED != 0 and queued & MASK_72 == new_terms
+            if same:
+                # dev: the same terms again keep their time, unless a bid moved now could not be active by then
+                effective_at = max(queued >> EFFECTIVE_SHIFT, block.timestamp + waiting_period)
+            if not same or effective_at != queued >> EFFECTIVE_SHIFT:
+                queued = new_terms | (effective_at << EFFECTIVE_SHIFT)
+                log ILiquidationQueue.PoolTermsQueued(
+                    collateral=collateral, premium_step=premium_step, max_slot=max_slot, effective_at=effective_at
+                )
+            in_force |= TERMS_QUEUED
+        terms = in_force
+        self._queued_terms[collateral] = queued
     self._pool[collateral] = (
-        convert(self._engine, uint256)
-        | (premium_step << STEP_SHIFT)
-        | (waiting_period << WAIT_SHIFT)
-        | (decimals << DECIMALS_SHIFT)
-        | (max_slot << MAX_SLOT_SHIFT)
+        convert(self._engine, uint256) | terms | (waiting_period << WAIT_SHIFT) | (decimals << DECIMALS_SHIFT)
     )
     self._bid_threshold[collateral] = bid_threshold
     log ILiquidationQueue.PoolParamsSet(
         collateral=collateral,
-        premium_step=premium_step,
-        max_slot=max_slot,
+        premium_step=(terms >> STEP_SHIFT) & MASK_63,
+        max_slot=terms >> MAX_SLOT_SHIFT,
         waiting_period=waiting_period,
         bid_threshold=bid_threshold,
     )
+
+
+@external
+def set_min_bid(collateral: address, min_bid: uint256):
+    """
+    @notice Owner only. Set the smallest bid of `collateral`'s pool, in base units: bids below it
+            are refused, and a partial retraction may not leave less (Maker's `dust`, Liquity's
+            minimum debt). It prices the griefing of many tiny bids, each a slot a liquidation
+            walks. It applies at once: it never changes what a standing bid buys, fills may
+            leave any remainder, and a bid below it can always be retracted whole.
+    @param collateral An enabled collateral.
+    @param min_bid At most MAX_MIN_BID_TOKENS whole base tokens.
+    """
+    ownable._check_owner()
+    assert self._pool[collateral] != 0, "queue: collateral not enabled"
+    assert min_bid <= MAX_MIN_BID_TOKENS * _BASE_UNIT, "queue: min bid too high"
+    self._min_bid[collateral] = min_bid
+    log ILiquidationQueue.MinBidSet(collateral=collateral, min_bid=min_bid)
 
 
 @external
@@ -238,10 +305,11 @@ def submit_bid(collateral: address, slot: uint256, amount: uint256) -> uint256:
             `bid_threshold`: then it is activated at once (and fills from the next block).
     @return The bid id.
     """
-    pool: uint256 = self._pool[collateral]
+    pool: uint256 = self._settle_terms(collateral)
     assert pool != 0, "queue: collateral not enabled"
     assert slot <= pool >> MAX_SLOT_SHIFT, "queue: slot above max slot"
     assert amount != 0, "queue: zero amount"
+    assert amount >= self._min_bid[collateral], "queue: bid below minimum"
     assert amount <= MAX_AMOUNT, "queue: amount too large"
     active: uint256 = 0
     incoming: uint256 = 0
@@ -303,7 +371,11 @@ def activate_bids(bid_ids: DynArray[uint256, 100]):
 def retract_bid(bid_id: uint256, amount: uint256):
     """
     @notice Bid owner only. Take back `amount` of the bid's unspent base (max_value(uint256):
-            all of it). Collateral already bought stays claimable.
+            all of it). Collateral already bought stays claimable. A partial retraction that
+            would leave less than the collateral's minimum bid is refused, never widened to
+            the whole bid: the caller gets what he asked for or a reason (Maker's `frob`: a
+            vault is empty or above dust; Liquity refuses a trove adjustment below its minimum
+            debt). The whole bid may always be taken.
     """
     meta: uint256 = self._bids[bid_id].meta
     assert self._address(meta) == msg.sender, "queue: not bid owner"
@@ -362,6 +434,7 @@ def retract_bid(bid_id: uint256, amount: uint256):
         if left == 0 and self._bids[bid_id].ledger == LEDGER_BIAS:
             self._delete_bid(bid_id)
 
+    assert left == 0 or left >= self._min_bid[collateral], "queue: bid left below minimum"
     transfers._push(_BASE, msg.sender, taken)
     log ILiquidationQueue.BidRetracted(bid_id=bid_id, owner=msg.sender, amount=taken, remaining=left)
 
@@ -422,7 +495,7 @@ def fill(
             `base_receiver`. The caller must deliver the collateral to this contract in the same
             transaction. Gas grows with the number of slots used, never with the number of bids.
     """
-    pool: uint256 = self._pool[collateral]
+    pool: uint256 = self._settle_terms(collateral)
     engine: address = self._address(pool)
     if engine == empty(address):
         # dev: parameters set before the engine (or none): the engine's own word
@@ -432,7 +505,7 @@ def fill(
     result: ILiquidationQueue.FillResult = empty(ILiquidationQueue.FillResult)
     if pool == 0:
         return result
-    premium_step: uint256 = (pool >> STEP_SHIFT) & MASK_64
+    premium_step: uint256 = (pool >> STEP_SHIFT) & MASK_63
     liquidity: uint256 = self._liquidity[collateral]
     bits: uint256 = liquidity & self._slot_mask(pool)
     base_value: uint256 = base_price * self._unit(pool)
@@ -500,10 +573,10 @@ def preview_fill(
     """
     self._check_fill_args(collateral_price, base_price, keeper_fee)
     result: ILiquidationQueue.FillResult = empty(ILiquidationQueue.FillResult)
-    pool: uint256 = self._pool[collateral]
+    pool: uint256 = self._terms(collateral, self._pool[collateral])
     if pool == 0:
         return result
-    premium_step: uint256 = (pool >> STEP_SHIFT) & MASK_64
+    premium_step: uint256 = (pool >> STEP_SHIFT) & MASK_63
     bits: uint256 = self._liquidity[collateral] & self._slot_mask(pool)
     base_value: uint256 = base_price * self._unit(pool)
     funds_left: uint256 = funds
@@ -596,16 +669,19 @@ def slot_info(collateral: address, slot: uint256) -> ILiquidationQueue.SlotInfo:
     return ILiquidationQueue.SlotInfo(
         active=active,
         pending=pending + self._slots[collateral][slot].waiting,
-        premium=slot * ((self._pool[collateral] >> STEP_SHIFT) & MASK_64),
+        premium=slot * ((self._terms(collateral, self._pool[collateral]) >> STEP_SHIFT) & MASK_63),
     )
 
 
 @external
 @view
 def pool_params(collateral: address) -> ILiquidationQueue.PoolParams:
-    pool: uint256 = self._pool[collateral]
+    """
+    @notice The parameters in force (a queued change of terms counts from its effective time).
+    """
+    pool: uint256 = self._terms(collateral, self._pool[collateral])
     return ILiquidationQueue.PoolParams(
-        premium_step=(pool >> STEP_SHIFT) & MASK_64,
+        premium_step=(pool >> STEP_SHIFT) & MASK_63,
         max_slot=pool >> MAX_SLOT_SHIFT,
         waiting_period=(pool >> WAIT_SHIFT) & MASK_20,
         bid_threshold=self._bid_threshold[collateral],
@@ -629,7 +705,7 @@ def usable_liquidity(collateral: address) -> uint256:
     """
     @notice Base that a fill could take now from all slots up to max_slot.
     """
-    bits: uint256 = self._liquidity[collateral] & self._slot_mask(self._pool[collateral])
+    bits: uint256 = self._liquidity[collateral] & self._slot_mask(self._terms(collateral, self._pool[collateral]))
     total: uint256 = 0
     for _: uint256 in range(MAX_SLOT_LIMIT + 1):
         if bits == 0:
@@ -638,6 +714,33 @@ def usable_liquidity(collateral: address) -> uint256:
         bits ^= lowest
         total += self._slot_amounts(collateral, math._log2(lowest, False))[0]
     return total
+
+
+@external
+@view
+def pending_pool_terms(collateral: address) -> ILiquidationQueue.PendingTerms:
+    """
+    @notice The premium_step and max_slot that replace the ones in force at `effective_at`; all
+            zero when no change waits (or once it applies: `pool_params` then shows it).
+    """
+    pool: uint256 = self._pool[collateral]
+    queued: uint256 = self._queued_terms[collateral]
+    if pool & TERMS_QUEUED == 0 or block.timestamp >= queued >> EFFECTIVE_SHIFT:
+        return empty(ILiquidationQueue.PendingTerms)
+    return ILiquidationQueue.PendingTerms(
+        premium_step=queued & MASK_64,
+        max_slot=(queued >> QUEUED_SLOT_SHIFT) & 255,
+        effective_at=queued >> EFFECTIVE_SHIFT,
+    )
+
+
+@external
+@view
+def min_bid(collateral: address) -> uint256:
+    """
+    @notice The smallest bid of `collateral`'s pool, base units (0: none).
+    """
+    return self._min_bid[collateral]
 
 
 @external
@@ -656,6 +759,41 @@ def base_asset() -> address:
 @view
 def engine() -> address:
     return self._engine
+
+
+@internal
+@view
+def _terms(collateral: address, pool: uint256) -> uint256:
+    """
+    @notice `collateral`'s `_pool` word `pool` with its queued terms in place once they are due
+            (TERMS_QUEUED cleared then).
+    """
+    if pool & TERMS_QUEUED == 0:
+        return pool
+    queued: uint256 = self._queued_terms[collateral]
+    if block.timestamp < queued >> EFFECTIVE_SHIFT:
+        return pool
+    return (
+        (pool & ~TERMS_BITS)
+        | ((queued & MASK_64) << STEP_SHIFT)
+        | (((queued >> QUEUED_SLOT_SHIFT) & 255) << MAX_SLOT_SHIFT)
+    )
+
+
+@internal
+def _settle_terms(collateral: address) -> uint256:
+    """
+    @notice `collateral`'s `_pool` word, a due change of terms written into it first (lazily, on
+            the first fill or bid after its effective time; the views count it from that time).
+    """
+    pool: uint256 = self._pool[collateral]
+    if pool & TERMS_QUEUED != 0:
+        terms: uint256 = self._terms(collateral, pool)
+        if terms != pool:
+            self._pool[collateral] = terms
+            self._queued_terms[collateral] = 0
+        return terms
+    return pool
 
 
 @internal

@@ -167,7 +167,11 @@ def risk_limits(ecosystem, network, deployment, params_path, alias, as_json, **t
     _act(ecosystem, network, deployment, params_path, alias, as_json, _setter("set_risk_limits", **texts))
 
 
-@command("pool", "A collateral's bid pool: premium step, max slot, waiting period, bid threshold (base tokens)")
+@command(
+    "pool",
+    "A collateral's bid pool: premium step, max slot (queued: standing bids get max(1 day, waiting period) of "
+    "notice), waiting period, bid threshold (base tokens; at once)",
+)
 @click.argument("symbol")
 @click.option("--premium-step")
 @click.option("--max-slot")
@@ -177,6 +181,17 @@ def pool(ecosystem, network, deployment, params_path, alias, as_json, symbol, **
     def build(system: System, sender: Any) -> list[Call]:
         collateral_token(system, symbol)
         return _setter("set_pool_params", symbol, **texts)(system, sender)
+
+    _act(ecosystem, network, deployment, params_path, alias, as_json, build)
+
+
+@command("min-bid", "A collateral's smallest bid (base tokens); applies at once")
+@click.argument("symbol")
+@click.argument("min_bid")
+def min_bid(ecosystem, network, deployment, params_path, alias, as_json, symbol, min_bid):
+    def build(system: System, sender: Any) -> list[Call]:
+        collateral_token(system, symbol)
+        return _setter("set_min_bid", symbol, min_bid=min_bid)(system, sender)
 
     _act(ecosystem, network, deployment, params_path, alias, as_json, build)
 
@@ -402,7 +417,11 @@ def _render_rows(data: dict) -> None:
         if "ramp_end" in r:
             name = f"{r['asset']} {r['parameter']}".strip()
             at = datetime.datetime.fromtimestamp(r["ramp_end"], datetime.UTC).strftime("%Y-%m-%d %H:%M:%S UTC")
-            click.echo(f"ramp running: {name} in force {r['in_force']}, moving to {r['chain']} until {at}")
+            if r["contract"] == "LiquidationQueue":
+                # dev: a bid pool's terms do not ramp: the queued value applies whole at its time
+                click.echo(f"queued: {name} in force {r['in_force']}, becomes {r['chain']} at {at}")
+            else:
+                click.echo(f"ramp running: {name} in force {r['in_force']}, moving to {r['chain']} until {at}")
 
 
 @command("diff", "Each parameter of --params: file vs chain")

@@ -15,6 +15,7 @@ sys.path.insert(0, str(ROOT))
 from ala.deploy import code_sizes  # noqa: E402
 from bench.gas_bench import AAVE_V3_LIQUIDATION, GasBench, gas_table_rows  # noqa: E402
 from bench.gas_breakdown import split  # noqa: E402
+from bench.walk_bench import WalkBench, walk_rows  # noqa: E402
 
 RESULTS = ROOT / "bench" / "results.json"
 EIP_170 = 24_576
@@ -79,6 +80,16 @@ def cli(network_choice: str, bidders: int, skip_keeper: bool, keeper_borrowers: 
             f"left of 200,000 for our contracts: {200_000 - fixed:,}; "
             f"they spend {ours:,}, of which storage {storage:,}"
         )
+
+    with networks.parse_network_choice(network_choice):
+        walk = WalkBench(project, accounts.test_accounts, chain).run()
+    results["walk_gas"] = walk
+    table = Table(title="Many small bids: a liquidation that drains N slots of one minimum bid each (100 USDA)")
+    for column in ("slots walked", "gas", "gas per slot beyond the first", "base the attacker locks"):
+        table.add_column(column)
+    for row in walk_rows(walk):
+        table.add_row(*row)
+    console.print(table)
 
     with networks.parse_network_choice(network_choice):
         from bench.auction_gas import auction_gas_rows, measure_auction_gas, measure_wired_auction_gas

@@ -207,6 +207,14 @@ def pools(ecosystem, network, collateral, size, as_json, params_path, deployment
             click.echo(f"the pools are {r['short']} {base} short of a {r['size']} {base} liquidation")
         if r["liquidations_paused"]:
             click.echo(f"liquidations in {r['collateral']} are paused by the oracle's circuit breaker")
+        if r["min_bid"] != "0":
+            click.echo(f"smallest bid: {r['min_bid']} {base}; a partial retraction must leave at least that")
+        pending = r["pending_terms"]
+        if pending:
+            click.echo(
+                f"queued: premium step {pending['premium_step']:.2%}, max slot {pending['max_slot']} apply to every "
+                f"standing bid from {_when(pending['effective_at'])} (retract before then to leave)"
+            )
 
     emit(result, as_json, render)
 

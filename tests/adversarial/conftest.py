@@ -119,6 +119,8 @@ def fingerprint(fast: FastChain, market: Market, extra: tuple[str, ...] = ()) ->
         calls.append((s.engine.address, calldata("collateral_config(address)", token.address)))
         calls.append((s.vault.address, calldata("total_collateral(address)", token.address)))
         calls.append((s.queue.address, calldata("pool_params(address)", token.address)))
+        calls.append((s.queue.address, calldata("pending_pool_terms(address)", token.address)))
+        calls.append((s.queue.address, calldata("min_bid(address)", token.address)))
         calls.append((s.queue.address, calldata("total_active(address)", token.address)))
         for slot in range(11):
             calls.append((s.queue.address, calldata("slot_info(address,uint256)", token.address, slot)))

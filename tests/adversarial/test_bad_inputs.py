@@ -622,6 +622,13 @@ CASES = {
         "owner",
         "queue: decimals above 18",
     ),
+    "set_min_bid__stranger": Case("queue", "set_min_bid", lambda m, o: (m.weth, USDA), "stranger", NOT_OWNER),
+    "set_min_bid__above_ten_thousand_base_tokens": Case(
+        "queue", "set_min_bid", lambda m, o: (m.weth, 10_000 * USDA + 1), "owner", "queue: min bid too high"
+    ),
+    "set_min_bid__collateral_not_enabled": Case(
+        "queue", "set_min_bid", lambda m, o: (o["unpriced_token"], USDA), "owner", "queue: collateral not enabled"
+    ),
     "submit_bid__collateral_not_enabled": Case(
         "queue", "submit_bid", lambda m, o: (o["unpriced_token"], 0, USDA), "bidder", "queue: collateral not enabled"
     ),

@@ -157,7 +157,15 @@ PRIVILEGES: list[Privilege] = [
         NOT_OWNER,
         notes="once; then 'queue: engine already set'",
     ),
-    Privilege("LiquidationQueue", "set_pool_params", lambda m: (m.weth, WAD // 100, 10, 600, 0), ("owner",), NOT_OWNER),
+    Privilege(
+        "LiquidationQueue",
+        "set_pool_params",
+        lambda m: (m.weth, WAD // 100, 10, 600, 0),
+        ("owner",),
+        NOT_OWNER,
+        notes="a new premium_step/max_slot waits max(1 day, waiting_period) before it applies to standing bids",
+    ),
+    Privilege("LiquidationQueue", "set_min_bid", lambda m: (m.weth, 100 * USDA), ("owner",), NOT_OWNER),
     Privilege(
         "LiquidationQueue",
         "fill",

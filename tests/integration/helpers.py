@@ -218,7 +218,16 @@ def params_toml(p: Any) -> str:
     lines = ["[base]", *token(p.base)]
     for c in p.collaterals:
         lines += ["", "[[collateral]]", *token(c)]
-        risk = ("max_ltv", "liq_ltv", "risk_factor", "premium_step", "max_slot", "waiting_period", "bid_threshold")
+        risk = (
+            "max_ltv",
+            "liq_ltv",
+            "risk_factor",
+            "premium_step",
+            "max_slot",
+            "waiting_period",
+            "bid_threshold",
+            "min_bid",
+        )
         lines += [f"{name} = {getattr(c, name)}" for name in risk]
     lines += ["", "[market]"]
     for name in (

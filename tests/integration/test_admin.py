@@ -258,10 +258,16 @@ def test_not_the_owner__refused_before_sending(args, stranger, refused):
     [
         (("risk-limits", "--max-leverage", "9"), lambda s: s.engine.risk_limits().max_leverage, 9 * WAD),
         (
+            # the new max_slot is queued for the standing bids (a day's notice); the threshold applies at once
             ("pool", "WETH", "--max-slot", "5", "--bid-threshold", "1000"),
-            lambda s: tuple(s.queue.pool_params(s.tokens["WETH"]))[1::2],
-            (5, 1_000 * 10**6),
+            lambda s: (
+                s.queue.pending_pool_terms(s.tokens["WETH"]).max_slot,
+                s.queue.pool_params(s.tokens["WETH"]).max_slot,
+                s.queue.pool_params(s.tokens["WETH"]).bid_threshold,
+            ),
+            (5, 10, 1_000 * 10**6),
         ),
+        (("min-bid", "WBTC", "250"), lambda s: s.queue.min_bid(s.tokens["WBTC"]), 250 * 10**6),
         (
             ("fees", "--keeper-fee", "0.01"),
             lambda s: (s.engine.keeper_fee(), s.engine.protocol_fee()),
@@ -466,7 +472,7 @@ def _changed(params):
         params,
         collaterals=(
             replace(weth, liq_ltv=Decimal("0.83"), max_ltv=Decimal("0.78")),
-            replace(wbtc, risk_factor=Decimal("0.15")),
+            replace(wbtc, risk_factor=Decimal("0.15"), min_bid=Decimal("50")),
             replace(gold, premium_step=Decimal("0.02"), waiting_period=1200, bid_threshold=Decimal("2500")),
         ),
         oracle_max_age=7_200,
@@ -498,7 +504,8 @@ def test_diff_apply_diff__changed_parameter_file__no_difference_after_apply(
     assert shown[("LiquidationEngine", "WETH", "liq_ltv")] == ("0.83", "0.85")
     assert shown[("PriceOracle", "GOLD", "max_age")] == ("7200", "86400")
     assert shown[("DutchAuction", "", "floor")] == ("0.5", "0.3")
-    assert before["differences"] == len(shown) == 20
+    assert shown[("LiquidationQueue", "WBTC", "min_bid")] == ("50", "0")
+    assert before["differences"] == len(shown) == 21
 
     nonce = owner.nonce
     dry = admin.run("apply", params=changed, account=owner)
@@ -516,11 +523,14 @@ def test_diff_apply_diff__changed_parameter_file__no_difference_after_apply(
     assert len(applied["sent"]) == len(applied["calls"]) == owner.nonce - nonce
     after = admin.run("diff", params=changed).output.splitlines()
     assert after[0] == "no difference: the chain holds every parameter of the file"
-    # the thresholds are on their way: the chain holds the file's values as targets, and says so
+    # the thresholds are on their way and GOLD's premium step is queued for its standing bids: the chain holds the
+    # file's values as targets, and says so
     assert [line.split(" in force ")[0] for line in after[1:]] == [
         "ramp running: WETH liq_ltv",
+        "queued: GOLD premium_step",
         "ramp running: liq_risk_ratio",
     ]
+    assert after[2].split(", becomes ")[1].startswith("0.02 at ")
     assert after[1].split(", moving to ")[1].startswith("0.83 until ")
     assert admin.json("diff", params=changed)["differences"] == 0
 

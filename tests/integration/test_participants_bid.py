@@ -290,7 +290,9 @@ def test_pools__larger_than_the_pools__says_how_short(cli, actions, bidder):
     actions.bid(bidder, "GOLD", 3, 1_000)
     out = cli.run("bid", "pools", "GOLD", "--size", "2,500")
     assert out.code == 0
-    assert "the pools are 1500 USDA short of a 2500 USDA liquidation" in out.out
+    # the queue quotes whole collateral units (GOLD's micro-units): the slot's last 0.000325 USDA buys no unit
+    assert "raises 999.999675 for 0.412371" in out.out
+    assert "the pools are 1500.000325 USDA short of a 2500 USDA liquidation" in out.out
 
 
 @pytest.mark.parametrize(
@@ -314,3 +316,39 @@ def test_submit__json__stdout_holds_the_json_alone_while_ape_logs_info(cli, bidd
         logger.set_level(before)
     assert out.code == 0, out
     assert json.loads(out.out)["amount"] == "100"
+
+
+# ---------------------------------------------------------------- the pool's minimum bid and queued terms
+
+
+def test_submit__below_the_minimum_bid__one_line_names_the_minimum(cli, system, owner, bidder, give):
+    system.queue.set_min_bid(system.tokens["WETH"], 100 * 10**6, sender=owner)
+    give("USDA", bidder, 1_000)
+    refused(cli, bidder, "bid", "submit", "WETH", "0", "99.5", says="99.5 is below WETH's minimum bid of 100")
+    assert cli.run("bid", "submit", "WETH", "0", "100", account=bidder).code == 0
+
+
+def test_retract__part_leaving_less_than_the_minimum__one_line_says_retract_all(cli, system, owner, bidder, give):
+    system.queue.set_min_bid(system.tokens["WETH"], 100 * 10**6, sender=owner)
+    give("USDA", bidder, 1_000)
+    bid_id = cli.run("bid", "submit", "WETH", "0", "150", "--json", account=bidder).json["bid_id"]
+    refused(cli, bidder, "bid", "retract", str(bid_id), "60", says="below the minimum bid of 100")
+    assert cli.run("bid", "retract", str(bid_id), account=bidder).code == 0  # the whole bid may always go
+
+
+def test_pools__minimum_and_queued_terms__are_shown(cli, system, owner):
+    weth = system.tokens["WETH"]
+    params = system.queue.pool_params(weth)
+    system.queue.set_min_bid(weth, 100 * 10**6, sender=owner)
+    system.queue.set_pool_params(weth, 2 * params.premium_step, params.max_slot, params.waiting_period, 0, sender=owner)
+    out = cli.run("bid", "pools", "WETH", "--json")
+    assert out.code == 0
+    queued = system.queue.pending_pool_terms(weth)
+    assert out.json["min_bid"] == "100"
+    assert out.json["pending_terms"] == {
+        "premium_step": 2 * params.premium_step / 10**18,
+        "max_slot": params.max_slot,
+        "effective_at": queued.effective_at,
+    }
+    text = cli.run("bid", "pools", "WETH").out
+    assert "smallest bid: 100 USDA" in text and "queued: premium step 2.00%, max slot 10" in text

@@ -10,11 +10,16 @@ active before the fill's block. After every step:
   forward (< deposit / 1e27 of a unit);
 - the slot totals equal the model's sums exactly, and the queue's token balances equal what the model owes and
   cover what the contract owes every bid.
+
+With a minimum bid, the model predicts every refusal: a bid below it (`queue: bid below minimum`) and a partial
+retraction that would leave a bid with less (`queue: bid left below minimum`) revert and change nothing; a fill may
+leave any remainder, and the whole bid can always be retracted.
 """
 
 from dataclasses import dataclass
 from fractions import Fraction
 
+import ape
 import eth_abi
 import pytest
 from eth_utils import keccak
@@ -174,9 +179,20 @@ def markets(project, owner, engine_account, bidders):
     collateral_decimals=st.sampled_from([6, 8, 18]),
     threshold_tokens=st.sampled_from([0, 1_000, 10**9]),
     steps=actions,
+    min_bid_milli=st.sampled_from([0, 0, 500, 50_000]),  # none, half a token, 50 tokens
 )
 def test_queue__random_operations__match_the_exact_model(
-    owner, engine_account, keeper, bidders, markets, chain, base_decimals, collateral_decimals, threshold_tokens, steps
+    owner,
+    engine_account,
+    keeper,
+    bidders,
+    markets,
+    chain,
+    base_decimals,
+    collateral_decimals,
+    threshold_tokens,
+    steps,
+    min_bid_milli,
 ):
     run(
         owner,
@@ -189,6 +205,7 @@ def test_queue__random_operations__match_the_exact_model(
         collateral_decimals,
         threshold_tokens,
         steps,
+        min_bid_milli,
     )
 
 
@@ -222,14 +239,27 @@ def test_queue__bids_sharing_a_slot__partial_fills_match_the_exact_model(
 
 
 def run(
-    owner, engine_account, keeper, bidders, markets, chain, base_decimals, collateral_decimals, threshold_tokens, steps
+    owner,
+    engine_account,
+    keeper,
+    bidders,
+    markets,
+    chain,
+    base_decimals,
+    collateral_decimals,
+    threshold_tokens,
+    steps,
+    min_bid_milli=0,
 ):
-    """Apply `steps` to a fresh market (bids below `threshold_tokens` of active base activate at once) and check
-    the queue against the model after every fill, retraction and claim."""
+    """Apply `steps` to a fresh market (bids below `threshold_tokens` of active base activate at once, bids below
+    `min_bid_milli` thousandths of a token are refused) and check the queue against the model after every fill,
+    retraction and claim."""
     base, collateral, queue = markets(base_decimals, collateral_decimals)
     with isolated(chain):
         threshold = threshold_tokens * 10**base_decimals
+        min_bid = min_bid_milli * 10**base_decimals // 1_000
         send(chain, queue.set_pool_params, (collateral, STEP, MAX_SLOT, WAIT, threshold), owner)
+        send(chain, queue.set_min_bid, (collateral, min_bid), owner)
         model = Model(base_decimals, collateral_decimals)
         ids: list[int] = []
         max_slot_total = 1
@@ -240,6 +270,10 @@ def run(
             if kind == "submit":
                 _, who, slot, milli = step
                 amount = milli * 10**base_decimals // 1_000 or 1
+                if amount < min_bid:
+                    with ape.reverts("queue: bid below minimum"):
+                        queue.submit_bid(collateral, slot, amount, sender=bidders[who])
+                    continue
                 immediate = sum(b.deposit for b in model.bids.values() if not b.waiting) < threshold
                 bid_id = len(ids) + 1
                 send(chain, queue.submit_bid, (collateral, slot, amount), bidders[who])
@@ -291,6 +325,10 @@ def run(
                 amount = MAX_UINT if step[2] is None else int(left * step[2])
                 taken = left if amount == MAX_UINT else amount
                 if taken == 0:
+                    continue
+                if 0 < left - taken < min_bid:
+                    with ape.reverts("queue: bid left below minimum"):
+                        queue.retract_bid(bid_id, amount, sender=bidders[bid.owner])
                     continue
                 send(chain, queue.retract_bid, (bid_id, amount), bidders[bid.owner])
                 # a retraction re-snapshots the bid at the base the contract says is left (its floor of the exact
@@ -358,3 +396,37 @@ def check(queue, base, collateral, model: Model, ids, max_slot_total):
     assert base_balance >= base_by_contract
     assert collateral_balance == model.delivered - sum(b.claimed for b in model.bids.values())
     assert collateral_balance >= owed_by_contract
+
+
+@given(
+    base_decimals=st.sampled_from([6, 18]),
+    deposit_tokens=st.integers(100, 300),
+    fill_tokens=st.integers(0, 99),
+    retract_tokens=st.integers(1, 300),
+)
+def test_retract__partial_retraction_near_the_minimum__refused_exactly_when_it_would_leave_less(
+    owner, engine_account, keeper, bidders, markets, chain, base_decimals, deposit_tokens, fill_tokens, retract_tokens
+):
+    """A minimum bid of 100 tokens, one bid of 100-300 tokens, maybe a fill first (which may leave the bid below
+    the minimum): a partial retraction goes through exactly when what it leaves is 0 or at least the minimum."""
+    _base, collateral, queue = markets(base_decimals, 18)
+    unit = 10**base_decimals
+    min_bid = 100 * unit
+    with isolated(chain):
+        send(chain, queue.set_pool_params, (collateral, STEP, MAX_SLOT, WAIT, 2**200), owner)  # active at once
+        send(chain, queue.set_min_bid, (collateral, min_bid), owner)
+        bid_id = queue.next_bid_id()
+        send(chain, queue.submit_bid, (collateral, 0, deposit_tokens * unit), bidders[0])
+        chain.mine()
+        if fill_tokens:
+            fill = (collateral, 2_000 * WAD, WAD, fill_tokens * unit, NO_CAP, keeper, 0, RECEIVER)
+            send(chain, queue.fill, fill, engine_account)
+        left = queue.bid_info(bid_id).amount
+        amount = min(retract_tokens * unit, left)
+        if 0 < left - amount < min_bid:
+            with ape.reverts("queue: bid left below minimum"):
+                queue.retract_bid(bid_id, amount, sender=bidders[0])
+            assert queue.bid_info(bid_id).amount == left
+        else:
+            send(chain, queue.retract_bid, (bid_id, amount), bidders[0])
+            assert queue.bid_info(bid_id).amount == left - amount

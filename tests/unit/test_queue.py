@@ -231,15 +231,21 @@ def test_set_pool_params__first_call__enables_collateral_and_emits(project, queu
     assert submit(bidder, 20, 1, token=wbtc) == 1
 
 
-def test_set_pool_params__update__replaces_params(queue, owner, collateral):
+def test_set_pool_params__update__replaces_params(queue, owner, collateral, chain):
+    # the waiting period and the threshold at once, the terms of the standing bids a day later
     queue.set_pool_params(collateral, STEP // 2, 40, 0, 123, sender=owner)
+    assert queue.pool_params(collateral) == (STEP, MAX_SLOT, 0, 123)
+    chain.pending_timestamp += 86_400
+    chain.mine()
     assert queue.pool_params(collateral) == (STEP // 2, 40, 0, 123)
 
 
-def test_set_pool_params__limits__are_inclusive(queue, owner, collateral):
+def test_set_pool_params__limits__are_inclusive(queue, owner, collateral, chain):
     # 100 slots whose premiums stop one wei short of 50%, and a week-long wait
     step = (WAD // 2 - 1) // 100
     queue.set_pool_params(collateral, step, 100, 7 * 86_400, 0, sender=owner)
+    chain.pending_timestamp += 7 * 86_400  # the new terms wait out the (new) waiting period, a week
+    chain.mine()
     assert queue.pool_params(collateral) == (step, 100, 7 * 86_400, 0)
 
 
@@ -665,10 +671,11 @@ def test_fill__slot_k_has_funds__slot_k_plus_1_is_untouched(queue, collateral, b
 
 
 def test_fill__hundred_slots__walks_only_the_non_empty_ones_up_to_slot_100(
-    queue, owner, collateral, bidder, place, fill, unit
+    queue, owner, collateral, bidder, place, fill, unit, chain
 ):
     step = WAD // 201  # 100 slots stay below a 50% premium
     queue.set_pool_params(collateral, step, 100, WAIT, 0, sender=owner)
+    chain.pending_timestamp += 86_400  # the new terms apply a day later
     place((bidder, 100, 300 * unit), (bidder, 57, 200 * unit), (bidder, 0, 100 * unit))
     tx = fill(10**6 * unit)
     logs = tx.decode_logs(queue.SlotFilled)
@@ -730,9 +737,11 @@ def test_fill__whole_keeper_fee__sends_nothing_to_receiver(queue, base, bidder, 
     assert base.balanceOf(RECEIVER) == 0
 
 
-def test_fill__slots_above_max_slot__are_ignored(queue, owner, collateral, bidder, place, fill, unit):
+def test_fill__slots_above_max_slot__are_ignored(queue, owner, collateral, bidder, place, fill, unit, chain):
     low, high = place((bidder, 2, 100 * unit), (bidder, 8, 100 * unit))
     queue.set_pool_params(collateral, STEP, 5, WAIT, 0, sender=owner)
+    chain.pending_timestamp += 86_400  # the lower max slot applies a day later
+    chain.mine()
     assert queue.usable_liquidity(collateral) == 100 * unit
     tx = fill(1_000 * unit)
     assert [log.slot for log in tx.decode_logs(queue.SlotFilled)] == [2]
@@ -1119,3 +1128,224 @@ def test_slot_info__reports_active_pending_and_premium(queue, collateral, bidder
     assert queue.slot_info(collateral, 7) == (300 * unit, 50 * unit, 7 * STEP)
     assert queue.slot_info(collateral, 6) == (0, 0, 6 * STEP)
     assert queue.usable_liquidity(collateral) == queue.total_active(collateral) == 300 * unit
+
+
+# ------------------------------------------------------------------------------------------------ minimum bid
+# Griefing by many small bids: one-unit bids in every slot make the next liquidation walk (and write) 100 slots. A
+# per-collateral minimum bid prices that attack in capital; a partial retraction may not leave a bid below it.
+
+MIN_BID = 100  # whole base tokens
+
+
+@pytest.fixture
+def min_bid(queue, owner, collateral, unit):
+    queue.set_min_bid(collateral, MIN_BID * unit, sender=owner)
+    return MIN_BID * unit
+
+
+def test_set_min_bid__owner__sets_and_emits(queue, owner, collateral, unit):
+    assert queue.min_bid(collateral) == 0
+    tx = queue.set_min_bid(collateral, 25 * unit, sender=owner)
+    assert queue.min_bid(collateral) == 25 * unit
+    [log] = tx.decode_logs(queue.MinBidSet)
+    assert (log.collateral, log.min_bid) == (collateral.address, 25 * unit)
+
+
+def test_set_min_bid__stranger__reverts(queue, stranger, collateral, unit):
+    with ape.reverts("ownable: caller is not the owner"):
+        queue.set_min_bid(collateral, unit, sender=stranger)
+
+
+def test_set_min_bid__above_ten_thousand_base_tokens__reverts(queue, owner, collateral, unit):
+    queue.set_min_bid(collateral, 10_000 * unit, sender=owner)  # inclusive
+    with ape.reverts("queue: min bid too high"):
+        queue.set_min_bid(collateral, 10_000 * unit + 1, sender=owner)
+    assert queue.min_bid(collateral) == 10_000 * unit
+
+
+def test_set_min_bid__collateral_not_enabled__reverts(project, queue, owner, unit):
+    wbtc = project.MockERC20.deploy("Wrapped Bitcoin", "WBTC", 8, sender=owner)
+    with ape.reverts("queue: collateral not enabled"):
+        queue.set_min_bid(wbtc, unit, sender=owner)
+
+
+def test_submit_bid__below_the_minimum__reverts_and_changes_nothing(queue, base, collateral, bidder, submit, min_bid):
+    held = base.balanceOf(bidder)
+    with ape.reverts("queue: bid below minimum"):
+        queue.submit_bid(collateral, 3, min_bid - 1, sender=bidder)
+    assert base.balanceOf(bidder) == held
+    assert queue.slot_info(collateral, 3).pending == 0
+    assert queue.next_bid_id() == 1
+    assert submit(bidder, 3, min_bid) == 1  # the minimum itself is a bid
+
+
+def test_submit_bid__one_unit_in_every_slot__refused_once_a_minimum_is_set(queue, collateral, bidder, min_bid):
+    for slot in (0, 1, MAX_SLOT):
+        with ape.reverts("queue: bid below minimum"):
+            queue.submit_bid(collateral, slot, 1, sender=bidder)
+
+
+def test_retract_bid__pending_part_leaving_less_than_the_minimum__reverts(queue, bidder, submit, min_bid, unit):
+    bid = submit(bidder, 2, min_bid + 10 * unit)
+    with ape.reverts("queue: bid left below minimum"):
+        queue.retract_bid(bid, 10 * unit + 1, sender=bidder)
+    assert queue.bid_info(bid).amount == min_bid + 10 * unit
+    queue.retract_bid(bid, 10 * unit, sender=bidder)  # leaves exactly the minimum
+    assert queue.bid_info(bid).amount == min_bid
+
+
+@pytest.mark.parametrize("everything", [MAX_UINT, "exact"])
+def test_retract_bid__whole_bid_below_the_minimum__is_always_allowed(
+    queue, base, bidder, submit, min_bid, unit, everything
+):
+    bid = submit(bidder, 2, min_bid + unit)
+    held = base.balanceOf(bidder)
+    queue.retract_bid(bid, min_bid + unit if everything == "exact" else everything, sender=bidder)
+    assert base.balanceOf(bidder) == held + min_bid + unit
+    assert queue.bid_info(bid).owner == "0x0000000000000000000000000000000000000000"
+
+
+def test_fill__may_leave_a_bid_below_the_minimum__which_retracts_only_whole(
+    queue, base, collateral, bidder, place, fill, min_bid, unit
+):
+    [bid] = place((bidder, 0, min_bid))
+    fill(min_bid - 3 * unit)  # fills are never refused for the remainder they leave
+    left = queue.bid_info(bid).amount
+    assert 0 < left < min_bid
+    with ape.reverts("queue: bid left below minimum"):
+        queue.retract_bid(bid, unit, sender=bidder)
+    held = base.balanceOf(bidder)
+    queue.retract_bid(bid, MAX_UINT, sender=bidder)
+    assert base.balanceOf(bidder) == held + left
+
+
+def test_set_min_bid__raised_above_a_standing_bid__leaves_it_whole_and_retractable(
+    queue, owner, base, collateral, bidder, place, fill, unit
+):
+    [bid] = place((bidder, 0, 50 * unit))
+    queue.set_min_bid(collateral, 100 * unit, sender=owner)
+    tx = fill(20 * unit)  # the standing bid still fills
+    assert tx.decode_logs(queue.SlotFilled)[0].base_spent > 0
+    held = base.balanceOf(bidder)
+    queue.retract_bid(bid, MAX_UINT, sender=bidder)
+    assert base.balanceOf(bidder) > held
+
+
+# ------------------------------------------------------------------------------------------------ pool terms
+# Nothing moves under a standing bid (invariant 12): a new premium_step or max_slot changes what a standing bid buys
+# and where, so it is queued and takes effect TERMS_DELAY later (at least a day, and at least the waiting period, so
+# that a bidder who moves has his new bid active before the change bites); the bidder may retract meanwhile.
+
+DAY = 86_400
+
+
+def test_set_pool_params__new_premium_step__standing_bid_keeps_its_premium_until_the_delay_ends(
+    queue, owner, collateral, bidder, place, fill, unit, chain
+):
+    place((bidder, 5, 1_000 * unit))
+    queue.set_pool_params(collateral, 2 * STEP, MAX_SLOT, WAIT, 0, sender=owner)
+    assert queue.slot_info(collateral, 5).premium == 5 * STEP
+    assert queue.pool_params(collateral).premium_step == STEP
+    tx = fill(100 * unit)
+    assert tx.decode_logs(queue.SlotFilled)[0].price == slot_price(COLLATERAL_PRICE, 5)
+    chain.pending_timestamp += DAY
+    chain.mine()
+    assert queue.slot_info(collateral, 5).premium == 10 * STEP
+    tx = fill(100 * unit)
+    assert tx.decode_logs(queue.SlotFilled)[0].price == slot_price(COLLATERAL_PRICE, 5, 2 * STEP)
+    assert queue.pool_params(collateral).premium_step == 2 * STEP
+    assert queue.pending_pool_terms(collateral) == (0, 0, 0)
+
+
+def test_set_pool_params__terms_change__is_announced_by_view_and_event(queue, owner, collateral, chain):
+    tx = queue.set_pool_params(collateral, 2 * STEP, 20, WAIT, 0, sender=owner)
+    effective_at = chain.blocks[tx.block_number].timestamp + DAY
+    [log] = tx.decode_logs(queue.PoolTermsQueued)
+    assert (log.collateral, log.premium_step, log.max_slot, log.effective_at) == (
+        collateral.address,
+        2 * STEP,
+        20,
+        effective_at,
+    )
+    assert queue.pending_pool_terms(collateral) == (2 * STEP, 20, effective_at)
+    assert queue.pool_params(collateral) == (STEP, MAX_SLOT, WAIT, 0)
+    [params_log] = tx.decode_logs(queue.PoolParamsSet)  # the terms in force, which did not change
+    assert (params_log.premium_step, params_log.max_slot) == (STEP, MAX_SLOT)
+
+
+def test_set_pool_params__long_waiting_period__delays_the_terms_by_the_waiting_period(queue, owner, collateral, chain):
+    tx = queue.set_pool_params(collateral, 2 * STEP, MAX_SLOT, 3 * DAY, 0, sender=owner)
+    assert queue.pending_pool_terms(collateral).effective_at == chain.blocks[tx.block_number].timestamp + 3 * DAY
+    assert queue.pool_params(collateral).waiting_period == 3 * DAY  # the waiting period itself applies at once
+
+
+def test_set_pool_params__terms_due__take_effect_at_the_effective_time_not_before(
+    queue, owner, collateral, chain, bidder, submit, unit
+):
+    tx = queue.set_pool_params(collateral, STEP, 20, WAIT, 0, sender=owner)
+    effective_at = chain.blocks[tx.block_number].timestamp + DAY
+    chain.pending_timestamp = effective_at - 1
+    with ape.reverts("queue: slot above max slot"):
+        queue.submit_bid(collateral, 20, unit, sender=bidder)
+    chain.pending_timestamp = effective_at
+    submit(bidder, 20, unit)
+    assert queue.pool_params(collateral).max_slot == 20
+
+
+def test_set_pool_params__lower_max_slot__standing_bid_above_it_fills_until_the_delay_ends(
+    queue, owner, collateral, bidder, place, fill, unit, chain
+):
+    place((bidder, 8, 100 * unit))
+    queue.set_pool_params(collateral, STEP, 5, WAIT, 0, sender=owner)
+    assert [log.slot for log in fill(10 * unit).decode_logs(queue.SlotFilled)] == [8]
+    chain.pending_timestamp += DAY
+    assert fill(10 * unit).decode_logs(queue.SlotFilled) == []
+
+
+def test_set_pool_params__same_pending_terms_again__keep_their_effective_time(queue, owner, collateral, chain):
+    queue.set_pool_params(collateral, 2 * STEP, MAX_SLOT, WAIT, 0, sender=owner)
+    first = queue.pending_pool_terms(collateral).effective_at
+    chain.pending_timestamp += DAY // 2
+    tx = queue.set_pool_params(collateral, 2 * STEP, MAX_SLOT, WAIT, 5, sender=owner)
+    assert queue.pending_pool_terms(collateral).effective_at == first
+    assert tx.decode_logs(queue.PoolTermsQueued) == []
+    assert queue.pool_params(collateral).bid_threshold == 5  # the threshold applies at once
+
+
+def test_set_pool_params__back_to_the_terms_in_force__cancels_the_change(queue, owner, collateral, chain):
+    queue.set_pool_params(collateral, 2 * STEP, MAX_SLOT, WAIT, 0, sender=owner)
+    queue.set_pool_params(collateral, STEP, MAX_SLOT, WAIT, 0, sender=owner)
+    assert queue.pending_pool_terms(collateral) == (0, 0, 0)
+    chain.pending_timestamp += 2 * DAY
+    chain.mine()
+    assert queue.pool_params(collateral).premium_step == STEP
+
+
+def test_set_pool_params__during_the_delay__bidder_retracts_everything(
+    queue, owner, base, collateral, bidder, place, unit
+):
+    [bid] = place((bidder, 5, 1_000 * unit))
+    queue.set_pool_params(collateral, 4 * STEP, MAX_SLOT, WAIT, 0, sender=owner)
+    held = base.balanceOf(bidder)
+    queue.retract_bid(bid, MAX_UINT, sender=bidder)
+    assert base.balanceOf(bidder) == held + 1_000 * unit
+
+
+def test_set_pool_params__threshold_and_waiting_period__apply_at_once(queue, owner, collateral):
+    queue.set_pool_params(collateral, STEP, MAX_SLOT, 0, 123, sender=owner)
+    assert queue.pool_params(collateral) == (STEP, MAX_SLOT, 0, 123)
+    assert queue.pending_pool_terms(collateral) == (0, 0, 0)
+
+
+def test_set_pool_params__same_pending_terms_with_a_longer_wait__apply_no_sooner_than_a_new_bid_could_activate(
+    queue, owner, collateral, chain
+):
+    queue.set_pool_params(collateral, 2 * STEP, MAX_SLOT, WAIT, 0, sender=owner)
+    first = queue.pending_pool_terms(collateral).effective_at
+    chain.pending_timestamp += DAY // 2
+    tx = queue.set_pool_params(collateral, 2 * STEP, MAX_SLOT, 2 * DAY, 0, sender=owner)
+    # a bidder who moves now waits two days for his new bid: the queued terms wait as long
+    later = chain.blocks[tx.block_number].timestamp + 2 * DAY
+    assert queue.pending_pool_terms(collateral).effective_at == later > first
+    [log] = tx.decode_logs(queue.PoolTermsQueued)
+    assert log.effective_at == later
