@@ -656,10 +656,14 @@ class SystemMachine(RuleBasedStateMachine):
             if post.debt_value == 0:
                 assert post.health == INFINITE
                 continue
-            # rounding, all of it in the protocol's favour: the pools get up to one collateral unit more than the
-            # funds buy (x rounds up), and a repayment burns scaled debt rounded down, so the debt may fall by up
-            # to one base unit per unit of the borrow index less than what was repaid
-            lost_capacity = ceil_div(spec.liq_ltv * before.price(ev.symbol), WAD * spec.unit) + 2
+            # rounding, all of it in the protocol's favour. Since 5a8834d a slot gives floor(u / p_k) collateral
+            # and takes ceil(x * p_k) base for it, so no slot hands the pools a fraction of a unit; the capacity
+            # left loses only the floors of its own value (one wei of value, one of value * liq_ltv). The old walk
+            # rounded x up in EVERY slot it touched: a fill over k slots lost up to k collateral units, against
+            # a tolerance of one, which is the fall recorded in 5fbd1c1 (5.16e9 against 2.6e9). A repayment burns
+            # scaled debt rounded down, so the debt may fall by up to one base unit per unit of the borrow index
+            # (plus one) less than what was repaid.
+            lost_capacity = 2
             kept_debt = (ceil_div(after.index, WAD) + 1) * ceil_div(before.price(before.base_symbol), before.base_unit)
             tolerance = ceil_div(lost_capacity * WAD + max(pre.health, post.health) * kept_debt, post.debt_value) + 2
             assert post.health + tolerance >= pre.health, (
