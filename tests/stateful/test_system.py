@@ -3,13 +3,16 @@
 Lenders deposit, withdraw and redeem; borrowers add and remove collateral, borrow and repay; bidders submit,
 activate, retract and claim; prices move (drifts, crashes, spikes, the base asset too); time passes (interest,
 activation periods; feeds are re-posted after every jump); the owner and the guardian change parameters and pause;
-the keeper liquidates, sometimes in the very block in which a bid becomes active. Each step's transaction is
-predicted by `SystemModel` (success and every amount, or the exact revert reason) and a revert must change nothing.
+the keeper liquidates, sometimes in the very block in which a bid becomes active. An attacker acts among them: dust
+collateral on other accounts, dust bids in every slot, a `max_repay` that leaves dust, self-liquidation, stale side
+feeds, against collateral of 18, 8, 6, 2 and 0 decimals. Each step's transaction is predicted by `SystemModel`
+(success and every amount, or the exact revert reason) and a revert must change nothing.
 
-After every step the eight invariants of DESIGN.md are checked, each in its own `invariant_<n>_...` method:
+After every step invariants 1 to 11 of DESIGN.md are checked, each in its own `invariant_<n>_...` method:
 the chain is read in one JSON-RPC batch and compared with the model; liquidations of the step leave `Evidence`
-(the model before and after, the SlotFilled and Liquidation events) that invariants 3, 4, 6, 7 and 8 examine, and
-invariant 3 also simulates `liquidate` for every (borrower, collateral) pair at every step.
+(the model before and after, the SlotFilled and Liquidation events) that invariants 3, 4, 6, 7, 8, 9, 10 and 11
+examine; `liquidate` is simulated for every (borrower, collateral) pair at every step (invariants 3 and 10), and a
+liquidatable account that owes against dust is liquidated inside a snapshot that is reverted (invariant 9).
 
 Budget: `STATEFUL_EXAMPLES` x `STATEFUL_STEPS` per hypothesis profile (ci: >= 3,000 steps; deep: >= 50,000),
 overridable with the environment variables of the same names (`STATEFUL_SHRINK=0` skips shrinking). The run prints
