@@ -19,13 +19,16 @@ from tests.stateful.model import (
     RiskLimits,
     SystemModel,
 )
-from tests.stateful.summary import RUN_SUMMARY
+from tests.stateful.summary import RUN_SUMMARY, write_attacker_table
 from tests.utils.fast_chain import FastChain, calldata, word, words
 
 MAX_UINT = 2**256 - 1
 # GOLD bids skip the waiting period while GOLD's active bids are below this (base units): exercises the
 # immediate activation and its same-block rule
 GOLD_BID_THRESHOLD = 2_000 * 10**6
+# collateral of 0 and 2 decimals, listed by the market fixture (symbol, decimals, USD price, max_ltv, liq_ltv,
+# risk_factor): a whole DEED unit is worth more than a whole liquidation's fees (the low-decimal drain)
+LOW_DECIMALS = (("DEED", 0, 100, 60, 70, 10), ("BOND", 2, 1_000, 70, 80, 5))
 
 
 @pytest.fixture(scope="module")
@@ -36,6 +39,26 @@ def third_borrower(accounts):
 @pytest.fixture(scope="module")
 def third_bidder(accounts):
     return accounts[12]
+
+
+@pytest.fixture(scope="module")
+def attacker(accounts):
+    return accounts[13]
+
+
+def _list_low_decimal_collateral(project, system, owner) -> dict[str, tuple]:
+    """List DEED (0 decimals) and BOND (2) with one 8-decimal feed each, as the deployment lists any collateral.
+    Returns symbol -> (token, feed)."""
+    listed = {}
+    for symbol, decimals, usd, max_ltv, liq_ltv, risk_factor in LOW_DECIMALS:
+        token = project.MockERC20.deploy(symbol, symbol, decimals, sender=owner)
+        feed = project.MockAggregator.deploy(8, f"{symbol} / USD", usd * 10**8, sender=owner)
+        system.oracle.set_feeds(token, [feed], system.params.oracle_max_age, 0, sender=owner)
+        pct = 10**16
+        system.engine.configure_collateral(token, max_ltv * pct, liq_ltv * pct, risk_factor * pct, sender=owner)
+        system.queue.set_pool_params(token, pct, 10, 600, 0, sender=owner)
+        listed[symbol] = (token, feed)
+    return listed
 
 
 def _fast_chain(chain) -> FastChain:
@@ -61,8 +84,10 @@ def market(
     bidder,
     other_bidder,
     third_bidder,
+    attacker,
 ):
     fast = _fast_chain(chain)
+    low_decimals = _list_low_decimal_collateral(project, system, owner)
     gold = system.tokens["GOLD"]
     params = system.queue.pool_params(gold)
     system.queue.set_pool_params(
@@ -72,8 +97,14 @@ def market(
 
     env = Env(
         base=system.base.address,
-        tokens={symbol: token.address for symbol, token in system.tokens.items()},
-        feeds={symbol: [f.address for f in feeds] for symbol, feeds in system.feeds.items()},
+        tokens={
+            **{symbol: token.address for symbol, token in system.tokens.items()},
+            **{symbol: token.address for symbol, (token, _) in low_decimals.items()},
+        },
+        feeds={
+            **{symbol: [f.address for f in feeds] for symbol, feeds in system.feeds.items()},
+            **{symbol: [feed.address] for symbol, (_, feed) in low_decimals.items()},
+        },
         oracle=system.oracle.address,
         vault=system.vault.address,
         queue=system.queue.address,
@@ -87,13 +118,17 @@ def market(
         borrowers=[borrower.address, other_borrower.address, third_borrower.address],
         bidders=[bidder.address, other_bidder.address, third_bidder.address],
         rate_models={rates: project.KinkedRateModel.deploy(*rates, sender=owner).address for rates in RATE_CHOICES},
+        attacker=attacker.address,
     )
     base_symbol = system.params.base.symbol
 
     # every actor holds plenty of every token and has approved the vault and the queue
-    for holder in {env.keeper, env.donor, *env.lenders, *env.borrowers, *env.bidders}:
+    decimals = {
+        symbol: int(word(fast.calls([(token, calldata("decimals()"))])[0])) for symbol, token in env.tokens.items()
+    }
+    for holder in {env.keeper, env.donor, env.attacker, *env.lenders, *env.borrowers, *env.bidders}:
         for symbol, token in env.tokens.items():
-            amount = 10**15 if symbol == base_symbol else 10**6 * 10 ** system.tokens[symbol].decimals()
+            amount = 10**15 if symbol == base_symbol else 10**6 * 10 ** decimals[symbol]
             fast.transact(env.owner, token, calldata("mint(address,uint256)", holder, amount))
             for spender in (env.vault, env.queue):
                 fast.transact(holder, token, calldata("approve(address,uint256)", spender, MAX_UINT))
@@ -113,8 +148,8 @@ def market(
 def _model_from_chain(fast: FastChain, env: Env, system, base_symbol: str) -> SystemModel:
     vault, queue, engine = env.vault, env.queue, env.engine
     collaterals = {}
-    for c in system.params.collaterals:
-        token = env.tokens[c.symbol]
+    for symbol in [c.symbol for c in system.params.collaterals] + [c[0] for c in LOW_DECIMALS]:
+        token = env.tokens[symbol]
         config, pool, decimals = fast.calls(
             [
                 (engine, calldata("collateral_config(address)", token)),
@@ -124,8 +159,8 @@ def _model_from_chain(fast: FastChain, env: Env, system, base_symbol: str) -> Sy
         )
         max_ltv, liq_ltv, risk_factor, _, _ = words(config)
         step, max_slot, wait, threshold = words(pool)
-        collaterals[c.symbol] = CollateralSpec(
-            c.symbol, token, word(decimals), max_ltv, liq_ltv, risk_factor, step, max_slot, wait, threshold
+        collaterals[symbol] = CollateralSpec(
+            symbol, token, word(decimals), max_ltv, liq_ltv, risk_factor, step, max_slot, wait, threshold
         )
     (rate_model,) = fast.calls([(vault, calldata("rate_model()"))])
     rate_model = "0x" + rate_model[-40:]
@@ -164,9 +199,13 @@ def _model_from_chain(fast: FastChain, env: Env, system, base_symbol: str) -> Sy
         last_accrual=word(reads[8]),
     )
     for symbol, feeds in env.feeds.items():
-        answers = {words(r)[1] for r in fast.calls([(f, calldata("latestRoundData()")) for f in feeds])}
-        assert len(answers) == 1
+        rounds = [words(r) for r in fast.calls([(f, calldata("latestRoundData()")) for f in feeds])]
+        answers = {r[1] for r in rounds}
+        assert len(answers) == 1 and len(feeds) == 1, "the model prices one feed per asset"
         model.answers[symbol] = answers.pop()
+        model.updated_at[symbol] = rounds[0][3]
+        (max_age,) = fast.calls([(env.oracle, calldata("max_age(address)", env.tokens[symbol]))])
+        model.max_age[symbol] = word(max_age)
     for symbol, token in env.tokens.items():
         results = fast.calls([(token, calldata("balanceOf(address)", h)) for h in env.holders])
         model.balances[symbol] = {h: word(r) for h, r in zip(env.holders, results, strict=True)}
@@ -190,6 +229,8 @@ def _open_positions(driver: Driver, env: Env) -> None:
     driver.borrow(second, 158_000 * usd)
     driver.add_collateral(third, "GOLD", 50 * units["GOLD"])
     driver.add_collateral(third, "WETH", 5 * units["WETH"])
+    driver.add_collateral(third, "DEED", 100 * units["DEED"])
+    driver.add_collateral(second, "BOND", 5 * units["BOND"])
     driver.borrow(third, 89_000 * usd)
     driver.submit_bid(bidder, "GOLD", 0, 1_000 * usd)  # below GOLD's threshold: active at once
     for who, symbol, slot, amount in [
@@ -200,6 +241,9 @@ def _open_positions(driver: Driver, env: Env) -> None:
         (other_bidder, "WBTC", 4, 90_000),
         (third_bidder, "GOLD", 0, 30_000),
         (other_bidder, "GOLD", 3, 60_000),
+        (bidder, "DEED", 0, 3_000),
+        (other_bidder, "DEED", 2, 5_000),
+        (third_bidder, "BOND", 1, 4_000),
     ]:
         driver.submit_bid(who, symbol, slot, amount * usd)
     driver.advance_time(max(c.waiting_period for c in driver.model.collaterals.values()))
@@ -227,3 +271,4 @@ def pytest_terminal_summary(terminalreporter):
     )
     for key, count in sorted(RUN_SUMMARY["stats"].items()):
         terminalreporter.write_line(f"  {key}: {count}")
+    write_attacker_table(terminalreporter.write_line, RUN_SUMMARY)

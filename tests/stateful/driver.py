@@ -50,10 +50,12 @@ class Env:
     bidders: list[str]
     # (base_rate, slope_low, slope_high, kink) -> a KinkedRateModel quoting them, deployed with the market
     rate_models: dict[tuple[int, int, int, int], str] = field(default_factory=dict)
+    # the attacker: a stranger to every position, who may act in any role anyone may take
+    attacker: str = ""
 
     @property
     def holders(self) -> list[str]:
-        actors = [self.owner, self.keeper, self.donor, *self.lenders, *self.borrowers, *self.bidders]
+        actors = [self.owner, self.keeper, self.donor, self.attacker, *self.lenders, *self.borrowers, *self.bidders]
         return [*dict.fromkeys(actors), self.vault, self.queue, self.engine]
 
 
@@ -104,6 +106,9 @@ class Driver:
         self.stats: Counter[str] = Counter()
         self._static_calls = self._build_static_calls()
         self._bid_calls: dict[int, tuple[str, str]] = {}
+        # (attacker move, outcome) -> transactions; `acting_as` names the move being played
+        self.attacker_moves: Counter[tuple[str, str]] = Counter()
+        self.acting_as: str | None = None
 
     # ------------------------------------------------------------ core
 
@@ -129,11 +134,15 @@ class Driver:
             trial.block = block + 1
             self.model = trial
             self.stats["succeeded"] += 1
+            if self.acting_as:
+                self.attacker_moves[(self.acting_as, "succeeded")] += 1
         else:
             assert int(receipt["status"], 16) == 0, f"expected a revert ({expected!r}) but the transaction succeeded"
             self.assert_changed_nothing(receipt, sender)
             self.model.block = block + 1
             self.stats[f"revert: {expected}"] += 1
+            if self.acting_as:
+                self.attacker_moves[(self.acting_as, f"revert: {expected}")] += 1
         return receipt, result
 
     def assert_changed_nothing(self, receipt: dict, sender: str) -> None:
@@ -173,9 +182,11 @@ class Driver:
 
     # ------------------------------------------------------------ borrowers
 
-    def add_collateral(self, borrower: str, symbol: str, amount: int) -> None:
+    def add_collateral(self, borrower: str, symbol: str, amount: int, sender: str | None = None) -> None:
+        """`sender` (the borrower by default; anyone may) posts `amount` of `symbol` for `borrower`."""
+        sender = borrower if sender is None else sender
         data = calldata("add_collateral(address,uint256,address)", self.env.tokens[symbol], amount, borrower)
-        self.execute(borrower, self.env.vault, data, lambda m: m.add_collateral(borrower, symbol, amount))
+        self.execute(sender, self.env.vault, data, lambda m: m.add_collateral(sender, symbol, amount, borrower))
 
     def remove_collateral(self, borrower: str, symbol: str, amount: int) -> None:
         data = calldata("remove_collateral(address,uint256,address)", self.env.tokens[symbol], amount, borrower)
@@ -239,17 +250,24 @@ class Driver:
     # ------------------------------------------------------------ prices and time
 
     def set_price(self, symbol: str, answer: int) -> None:
+        """Post `answer` on every feed of `symbol`: the feed is fresh again, neglected or not."""
         for feed in self.env.feeds[symbol]:
             self.owner_tx(feed, calldata("update_answer(int256)", answer))
         self.model.answers[symbol] = answer
+        self.model.updated_at[symbol] = self.model.now
+        self.model.neglected.discard(symbol)
 
     def advance_time(self, seconds: int) -> None:
-        """Jump `seconds` ahead and re-post every feed's answer (the oracle accepts answers up to a day old)."""
+        """Jump `seconds` ahead and re-post every feed's answer (the oracle accepts answers up to a day old), but
+        those of the feeds the attacker lets go stale."""
         self.model.now += seconds
         self.fast.set_next_timestamp(self.model.now)
         for symbol in self.env.feeds:
+            if symbol in self.model.neglected:
+                continue
             for feed in self.env.feeds[symbol]:
                 self.owner_tx(feed, calldata("update_answer(int256)", self.model.answers[symbol]))
+            self.model.updated_at[symbol] = self.model.now
 
     def accrue(self, caller: str) -> None:
         self.execute(caller, self.env.vault, calldata("accrue_interest()"), lambda m: m.accrue())
@@ -310,14 +328,16 @@ class Driver:
 
     # ------------------------------------------------------------ liquidations
 
-    def liquidate(self, account: str, symbol: str, max_repay: int) -> Evidence:
+    def liquidate(self, account: str, symbol: str, max_repay: int, caller: str | None = None) -> Evidence:
+        """`caller` (the keeper by default; anyone may, the borrower too) liquidates and earns the keeper fee."""
+        caller = self.env.keeper if caller is None else caller
         data = calldata("liquidate(address,address,uint256)", account, self.env.tokens[symbol], max_repay)
         before = self.model.clone()
         receipt, outcome = self.execute(
-            self.env.keeper,
+            caller,
             self.env.engine,
             data,
-            lambda m: m.liquidate(self.env.keeper, account, symbol, max_repay),
+            lambda m: m.liquidate(caller, account, symbol, max_repay),
         )
         return self._record(receipt, outcome, before, account, symbol, [], self.last_reason)
 
@@ -393,6 +413,19 @@ class Driver:
             self.stats["bad-debt write-offs"] += 1
         return evidence
 
+    def debt_after_liquidation(self, account: str, symbol: str) -> int:
+        """The keeper's `liquidate(account, symbol, max)` sent inside a snapshot, then reverted: the debt it leaves.
+        Time is frozen, so the reverted chain mines its next block at the model's `now` as before."""
+        snapshot = self.fast.request("evm_snapshot")
+        try:
+            data = calldata("liquidate(address,address,uint256)", account, self.env.tokens[symbol], MAX_UINT)
+            receipt = self.fast.send(self.env.keeper, self.env.engine, data)
+            assert int(receipt["status"], 16) == 1, f"the liquidation reverted: {self.fast.failure_reason(receipt)}"
+            (debt,) = self.fast.calls([(self.env.vault, calldata("debt_of(address)", account))])
+            return word(debt)
+        finally:
+            assert self.fast.request("evm_revert", [snapshot]), "the snapshot could not be restored"
+
     def simulate_liquidations(self, pairs: list[tuple[str, str]]) -> list[tuple[bool, str]]:
         items = [
             (
@@ -426,6 +459,15 @@ class Driver:
             calls.append((env.vault, calldata(f"{name}()"), ("vault", name)))
         for lender in env.lenders:
             calls.append((env.vault, calldata("balanceOf(address)", lender), ("shares", lender)))
+        for symbol in self.model.collaterals:
+            # the vault's reserve account: the dust of accounts closed with a write-off
+            calls.append(
+                (
+                    env.vault,
+                    calldata("collateral_of(address,address)", env.vault, env.tokens[symbol]),
+                    ("collateral", env.vault, symbol),
+                )
+            )
         for borrower in env.borrowers:
             calls.append((env.vault, calldata("debt_of(address)", borrower), ("debt", borrower)))
             calls.append((env.vault, calldata("scaled_debt_of(address)", borrower), ("scaled", borrower)))

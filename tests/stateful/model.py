@@ -146,6 +146,9 @@ class LiquidationOutcome:
     bad_debt: int
     bad_debt_from_reserves: int
     reserves_before_write_off: int
+    # the engine's verdict on what is left (invariant 9): every asset priced and the sellable rest below
+    # dust_value; the account is then closed (its collateral swept to the vault's reserve account)
+    write_off: bool = False
 
 
 @dataclass
@@ -169,6 +172,11 @@ class SystemModel:
     balances: dict[str, dict[str, int]] = field(default_factory=dict)
     # symbol -> 8-decimal feed answer
     answers: dict[str, int] = field(default_factory=dict)
+    # symbol -> when its feed last posted an answer, and the oldest answer the oracle accepts (seconds)
+    updated_at: dict[str, int] = field(default_factory=dict)
+    max_age: dict[str, int] = field(default_factory=dict)
+    # side feeds the attacker lets go stale: nobody re-posts them when time passes (only a price move does)
+    neglected: set[str] = field(default_factory=set)
     # the vault
     index: int = WAD
     last_accrual: int = 0
@@ -217,6 +225,19 @@ class SystemModel:
 
     def price(self, symbol: str) -> int:
         return self.answers[symbol] * FEED_SCALE
+
+    def readable(self, symbol: str) -> bool:
+        """PriceOracle._read's staleness rule for the next block (one feed per asset here)."""
+        updated = self.updated_at[symbol]
+        return updated <= self.now and self.now - updated <= self.max_age[symbol]
+
+    def liq_price(self, symbol: str) -> int:
+        """The price liquidation paths and the lens read (`try_prices`): 0 when it cannot be read (invariant 10)."""
+        return self.price(symbol) if self.readable(symbol) else 0
+
+    def held_assets(self, account: str) -> list[str]:
+        """The assets `account` holds, in listing order (the vault's `position_of`)."""
+        return [s for s in self.collaterals if self.held(account, s)]
 
     # ------------------------------------------------------------ interest (LendingVault._accrued / _accrue)
 
@@ -298,7 +319,7 @@ class SystemModel:
         for spec in self.collaterals.values():
             amount = self.held(account, spec.symbol)
             if amount:
-                value = amount * self.price(spec.symbol) // spec.unit
+                value = amount * self.liq_price(spec.symbol) // spec.unit
                 cv += value
                 liq += value * spec.liq_ltv // WAD
                 borrow += value * spec.max_ltv // WAD
@@ -334,6 +355,10 @@ class SystemModel:
     def check_opening_limits(self, account: str, index: int) -> None:
         if self.scaled.get(account, 0) == 0:
             return
+        # the opening paths read every price strictly (`prices`), the account's assets in listing order first
+        for symbol in [*self.held_assets(account), self.base_symbol]:
+            if not self.readable(symbol):
+                raise Revert("oracle: stale price")
         h = self.health(account, index)
         if h.debt_value > h.borrow_capacity:
             raise Revert("engine: exceeds max ltv")
@@ -393,12 +418,14 @@ class SystemModel:
 
     # ------------------------------------------------------------ borrowers
 
-    def add_collateral(self, sender: str, symbol: str, amount: int) -> None:
+    def add_collateral(self, sender: str, symbol: str, amount: int, account: str | None = None) -> None:
+        """`sender` posts `amount` for `account` (itself by default): anyone may top up any account."""
+        account = sender if account is None else account
         if amount == 0:
             raise Revert("vault: zero amount")
         self.move(symbol, sender, self.vault, amount)
-        self.collateral.setdefault(sender, {})
-        self.collateral[sender][symbol] = self.held(sender, symbol) + amount
+        self.collateral.setdefault(account, {})
+        self.collateral[account][symbol] = self.held(account, symbol) + amount
 
     def remove_collateral(self, sender: str, symbol: str, amount: int) -> int:
         if self.paused:
@@ -594,9 +621,11 @@ class SystemModel:
             raise Revert("engine: zero max repay")
         index, added = self.accrued()
         h = self.health(account, index)
+        held = self.held(account, symbol)
+        if held and not self.readable(symbol):
+            raise Revert("oracle: stale price")  # the collateral sold must be priced; a side asset need not be
         if not h.liquidatable:
             raise Revert("engine: healthy")
-        held = self.held(account, symbol)
         if held == 0:
             raise Revert("engine: no such collateral")
         scaled = self.scaled[account]
@@ -606,9 +635,10 @@ class SystemModel:
         funds = mul_div(target, WAD, WAD - kf - pf, True)
         fills = self.walk(symbol, self.price(symbol), self.price(self.base_symbol), funds, held, self.block)
         raised = sum(f.spent for f in fills)
-        if raised == 0:
-            raise Revert("engine: no active bids")
         seized = sum(f.bought for f in fills)
+        write_off = self.is_dust_after(account, symbol, held - seized)
+        if raised == 0 and not write_off:
+            raise Revert("engine: no active bids")
         keeper_cut = raised * kf // WAD
         protocol_cut = raised * pf // WAD
         repaid = raised - keeper_cut - protocol_cut
@@ -620,7 +650,7 @@ class SystemModel:
         remaining = self.debt_of_scaled(scaled - burned, index)
         reserves_before = self.reserves + added + protocol_cut
         bad_debt = from_reserves = 0
-        if remaining != 0 and not self._has_collateral_value(account, symbol, held - seized):
+        if remaining != 0 and write_off:
             bad_debt = remaining
             from_reserves = min(remaining, reserves_before)
         return LiquidationOutcome(
@@ -639,6 +669,7 @@ class SystemModel:
             bad_debt=bad_debt,
             bad_debt_from_reserves=from_reserves,
             reserves_before_write_off=reserves_before,
+            write_off=write_off,
         )
 
     def liquidate(self, keeper: str, account: str, symbol: str, max_repay: int) -> LiquidationOutcome:
@@ -664,16 +695,37 @@ class SystemModel:
         self._reduce_debt(account, self.scaled[account], out.debt_before, out.repaid, index)
         self.collateral[account][symbol] = out.collateral_before - out.seized
         if out.bad_debt:
+            # LendingVault._sweep: the dust moves to the vault's reserve account, still in custody
+            reserve = self.collateral.setdefault(self.vault, {})
+            for held in self.held_assets(account):
+                reserve[held] = reserve.get(held, 0) + self.collateral[account][held]
+                self.collateral[account][held] = 0
             self.total_scaled -= self.scaled[account]
             self.scaled[account] = 0
             self.reserves -= out.bad_debt_from_reserves
             self.total_bad_debt += out.bad_debt
         return out
 
-    def _has_collateral_value(self, account: str, symbol: str, amount_of_symbol: int) -> bool:
-        """LendingVault._has_collateral_value, with the account holding `amount_of_symbol` of `symbol`."""
+    def sellable(self, worth: int) -> int:
+        """LiquidationEngine._sellable: `worth` (WAD USD) of one asset, or 0 below two base units' worth."""
+        return 0 if worth < 2 * ceil_div(self.price(self.base_symbol), self.base_unit) else worth
+
+    def sellable_worth(self, account: str, symbol: str | None = None, amount_of_symbol: int = 0) -> int:
+        """What the engine counts of `account`'s collateral, with `amount_of_symbol` of `symbol` instead of what
+        it holds: each asset at its liquidation-path price, valued down, 0 when it cannot buy a base unit."""
+        worth = 0
         for spec in self.collaterals.values():
             amount = amount_of_symbol if spec.symbol == symbol else self.held(account, spec.symbol)
-            if amount and amount * self.price(spec.symbol) // spec.unit != 0:
-                return True
-        return False
+            worth += self.sellable(amount * self.liq_price(spec.symbol) // spec.unit)
+        return worth
+
+    def all_priced(self, account: str) -> bool:
+        return all(self.readable(s) for s in self.held_assets(account))
+
+    def is_dust_after(self, account: str, symbol: str, amount_of_symbol: int) -> bool:
+        """The engine's write-off test (invariants 9 and 10): every held asset priced, and the sellable rest worth
+        nothing or less than dust_value."""
+        if not self.all_priced(account):
+            return False
+        worth = self.sellable_worth(account, symbol, amount_of_symbol)
+        return worth == 0 or worth < self.engine.dust_value

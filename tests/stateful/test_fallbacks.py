@@ -33,6 +33,7 @@ from hypothesis import Phase, settings
 from hypothesis import strategies as st
 from hypothesis.stateful import RuleBasedStateMachine, invariant, precondition, rule, run_state_machine_as_test
 
+from tests.stateful.summary import RUN_SUMMARY, attacker_table
 from tests.utils.auction_model import contract_take
 from tests.utils.fast_chain import FastChain, Reverted, calldata, word, words
 from tests.utils.oracle_model import Breaker, Observation, ltv_factor
@@ -54,6 +55,8 @@ LIQ_LTV_RAMP = 86_400
 MOVES = [500, 700, 850, 920, 960, 990, 1010, 1040, 1080, 1200]
 STAT = Counter()
 SUMMARY = {"steps": 0, "seconds": 0.0}
+# (attacker move, outcome) -> transactions, added to the session's table (summary.py)
+ATTACKS: Counter = Counter()
 
 
 def liq_ltv_in_force(ramp: tuple[int, int, int, int], now: int) -> int:
@@ -76,6 +79,7 @@ class Market:
     tokens: dict[str, str]
     feeds: dict[str, list[str]]
     decimals: dict[str, int]
+    attacker: str = ""
 
     @property
     def holders(self) -> list[str]:
@@ -92,7 +96,7 @@ def fallback_market(project, accounts, chain, system_params):
     thin = dataclasses.replace(system_params, auction=AuctionParams())
     system = deploy_system(project, owner, thin, chain)
     actions = Actions(system, owner, chain)
-    guardian, keeper, taker = accounts[5], accounts[6], accounts[13]
+    guardian, keeper, taker, attacker = accounts[5], accounts[6], accounts[13], accounts[18]
     lenders, borrowers, bidders = (
         [accounts[1], accounts[14]],
         [accounts[2], accounts[15], accounts[16]],
@@ -125,6 +129,10 @@ def fallback_market(project, accounts, chain, system_params):
     actions.mint("USDA", taker, 5_000_000, system.auction)
     for bidder in bidders:
         actions.mint("USDA", bidder, 5_000_000, system.queue)
+    # the attacker: collateral of every kind to post on others' accounts, base to bid dust with
+    for symbol in SYMBOLS:
+        actions.mint(symbol, attacker, 100, system.vault)
+    actions.mint("USDA", attacker, 1_000, system.queue)
     # thin standing bids: about a tenth of the debt
     ids = [
         actions.submit(bidders[0], "WETH", 2, 6_000),
@@ -147,6 +155,7 @@ def fallback_market(project, accounts, chain, system_params):
         tokens={s: t.address for s, t in system.tokens.items()},
         feeds={s: [f.address for f in feeds] for s, feeds in system.feeds.items()},
         decimals={s: t.decimals() for s, t in system.tokens.items()},
+        attacker=attacker.address,
     )
     fast.freeze_time()
     try:
@@ -196,6 +205,7 @@ class FallbackMachine(RuleBasedStateMachine):
         self.pending_bids: list[tuple[int, int]] = []  # (bid id, due at)
         self.bad_debt = word(self.call(self.vault, "total_bad_debt()"))
         self.step_started = time.monotonic()
+        self.acting_as: str | None = None
 
     def teardown(self) -> None:
         SUMMARY["seconds"] += time.monotonic() - self.step_started
@@ -214,6 +224,8 @@ class FallbackMachine(RuleBasedStateMachine):
 
     def send(self, sender: str, to: str, signature: str, *args, expect: str | None = None) -> dict | None:
         """Send; `expect` is the predicted revert reason (None: success). A revert must change nothing."""
+        if self.acting_as:
+            ATTACKS[(self.acting_as, "succeeded" if expect is None else f"revert: {expect}")] += 1
         data = calldata(signature, *args)
         if expect is not None:
             ok, reason = self.fast.simulate(sender, to, data)
@@ -403,8 +415,9 @@ class FallbackMachine(RuleBasedStateMachine):
     # ------------------------------------------------------------ keeper: liquidations and auctions
 
     @rule(who=st.integers(0, 2), symbol=st.sampled_from(SYMBOLS))
-    def keeper_liquidates(self, who, symbol):
+    def keeper_liquidates(self, who, symbol, caller: str | None = None):
         account, token = self.m.borrowers[who], self.m.tokens[symbol]
+        caller = self.m.keeper if caller is None else caller
         held = word(self.call(self.vault, "collateral_of(address,address)", account, token))
         running = self.running_auction(account)
         finished = running and self.info(running)[8]
@@ -422,7 +435,7 @@ class FallbackMachine(RuleBasedStateMachine):
             expect = None
         reserves, assets = word(self.call(self.vault, "reserves()")), word(self.call(self.vault, "totalAssets()"))
         receipt = self.send(
-            self.m.keeper, self.engine, "liquidate(address,address,uint256)", account, token, MAX_UINT, expect=expect
+            caller, self.engine, "liquidate(address,address,uint256)", account, token, MAX_UINT, expect=expect
         )
         if receipt is None:
             return
@@ -526,6 +539,50 @@ class FallbackMachine(RuleBasedStateMachine):
             assert (self.running_auction(account) == 0) == bool(info[8]), "settled and finished release the account"
             self.check_bad_debt(account, reserves, assets)
 
+    # ------------------------------------------------------------ the attacker
+    # Later rules slot in here: with per-collateral auctions, `keeper_liquidates` expects "engine: auction running"
+    # only for the auctioned collateral; with the dust-auction floor, `borrower_self_liquidates_into_an_auction`
+    # opens no auction below it (and invariant 9 drops its "or auctioned" branch); with a minimum bid,
+    # `attacker_bids_dust_into_every_slot` expects the queue's reason below it.
+
+    def attack(self, kind: str, play) -> None:
+        self.acting_as = kind
+        try:
+            play()
+        finally:
+            self.acting_as = None
+
+    @rule(who=st.integers(0, 2), symbol=st.sampled_from(SYMBOLS), whole=st.booleans())
+    def attacker_adds_dust_collateral_to_another_account(self, who, symbol, whole):
+        account, token = self.m.borrowers[who], self.m.tokens[symbol]
+        amount = 10 ** self.m.decimals[symbol] if whole else 1
+        kind = "dust collateral (a whole token)" if whole else "dust collateral (one unit)"
+        self.attack(
+            kind,
+            lambda: self.send(
+                self.m.attacker, self.vault, "add_collateral(address,uint256,address)", token, amount, account
+            ),
+        )
+
+    @rule(symbol=st.sampled_from(SYMBOLS))
+    def attacker_bids_dust_into_every_slot(self, symbol):
+        def play() -> None:
+            for slot in range(11):
+                self.send(
+                    self.m.attacker, self.queue, "submit_bid(address,uint256,uint256)", self.m.tokens[symbol], slot, 1
+                )
+                bid_id = word(self.call(self.queue, "next_bid_id()")) - 1
+                self.pending_bids.append((bid_id, self.now + 600))
+
+        self.attack("dust bids", play)
+
+    @rule(who=st.integers(0, 2), symbol=st.sampled_from(SYMBOLS))
+    def borrower_self_liquidates_into_an_auction(self, who, symbol):
+        """A borrower liquidates its own account: with thin bids the rest of the slice goes to a Dutch auction of
+        its own, which blocks every other liquidation of the account while it runs (the rule a later change makes
+        per collateral)."""
+        self.attack("self-liquidation", lambda: self.keeper_liquidates(who, symbol, caller=self.m.borrowers[who]))
+
     def check_bad_debt(self, account: str, reserves: int, assets: int) -> None:
         """Invariant 8 around one step: bad debt only once the account's collateral is gone (none left in the
         vault, none being auctioned), and reserves absorb it before lenders."""
@@ -605,6 +662,39 @@ class FallbackMachine(RuleBasedStateMachine):
             assert ok, f"{account} is liquidatable against {symbol} but liquidate reverts: {reason}"
 
     @invariant()
+    def invariant_9_no_hidden_bad_debt(self):
+        """An account that owes while its collateral is all priced and worth less than dust_value is closed by the
+        next liquidation, whatever the attacker did: one is sent in a snapshot that is reverted, and the account
+        must then owe nothing, or have handed its dust to an auction (main today: a dust slice is auctioned, and
+        the settlement of the ended auction writes the rest off; the dust-auction floor will remove that branch)."""
+        dust = word(self.call(self.engine, "dust_value()"))
+        for account in self.m.borrowers:
+            health = self.health(account)
+            if not health[5] or self.running_auction(account) or health[0] >= dust:
+                continue
+            held = [
+                s
+                for s in SYMBOLS
+                if word(self.call(self.vault, "collateral_of(address,address)", account, self.m.tokens[s]))
+            ]
+            usable = [s for s in held if not self.paused(s)]
+            if not usable:
+                continue
+            STAT["invariant 9: dust accounts liquidated in a snapshot"] += 1
+            snapshot = self.fast.request("evm_snapshot")
+            try:
+                data = calldata("liquidate(address,address,uint256)", account, self.m.tokens[usable[0]], MAX_UINT)
+                receipt = self.fast.send(self.m.keeper, self.engine, data)
+                assert int(receipt["status"], 16) == 1, f"invariant 9: {self.fast.failure_reason(receipt)}"
+                debt = word(self.call(self.vault, "debt_of(address)", account))
+                auctioned = self.running_auction(account)
+            finally:
+                assert self.fast.request("evm_revert", [snapshot])
+            assert debt == 0 or auctioned, f"invariant 9: {account} still owes {debt} against dust, no auction"
+            if auctioned and debt:
+                STAT["invariant 9: dust handed to an auction (dust-auction floor pending)"] += 1
+
+    @invariant()
     def invariant_auctions_are_booked_and_priced_on_the_curve(self):
         for auction_id in self.auctions:
             account, _, lot, tab, due, raised, top, started_at, finished = self.info(auction_id)
@@ -666,6 +756,9 @@ def test_fallbacks_state_machine(fallback_market, chain):
     )
     for key, count in sorted(STAT.items()):
         print(f"  {key}: {count}")
+    RUN_SUMMARY["attacker"] = RUN_SUMMARY["attacker"] + ATTACKS
+    for line in attacker_table(ATTACKS):
+        print(line)
     assert STAT["liquidate"] > 0 and STAT["poke"] > 0, "the campaign never liquidated"
 
 
