@@ -35,11 +35,12 @@ err = Console(stderr=True)
 @click.option("--writes/--read-only", default=None, help="let the Bid page send (default: on local networks only)")
 @click.option("--demo", is_flag=True, help="deploy on this (local) chain and replay the March 2020 crash slowly")
 @click.option("--step-seconds", type=float, default=3.0, show_default=True, help="--demo: wall seconds per step")
+@click.option("--open", "open_browser", is_flag=True, help="open the dashboard in the default browser")
 @click.option("--poll", type=float, default=0.2, show_default=True, help="seconds between checks for a new block")
 @params_option
 @deployment_option
 @one_line_errors
-def cli(ecosystem, network, host, port, writes, demo, step_seconds, poll, params_path, deployment):
+def cli(ecosystem, network, host, port, writes, demo, step_seconds, open_browser, poll, params_path, deployment):
     check_port(host, port)
     if not is_loopback(host):
         err.print(f"[yellow]listening on {host}: anyone who reaches this address sees the dashboard[/]")

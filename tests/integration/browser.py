@@ -10,6 +10,7 @@ from __future__ import annotations
 import json
 import os
 import shutil
+from collections.abc import Callable
 from pathlib import Path
 from typing import Any
 
@@ -55,6 +56,8 @@ class Wallet:
         self.rpc_url = rpc_url
         self.address = address
         self.sent: list[dict[str, Any]] = []
+        # called before each eth_sendTransaction is forwarded (a test changes the chain under the page here)
+        self.before_send: Callable[[], Any] | None = None
         self.rpc("anvil_impersonateAccount", [address])
 
     def rpc(self, method: str, params: list[Any]) -> dict[str, Any]:
@@ -68,6 +71,8 @@ class Wallet:
             return json.dumps({"result": [self.address]})
         if method == "eth_sendTransaction":
             self.sent.append(params[0])
+            if self.before_send is not None:
+                self.before_send()
         answer = self.rpc(method, params)
         return json.dumps({k: v for k, v in answer.items() if k in ("result", "error")})
 

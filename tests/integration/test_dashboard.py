@@ -33,9 +33,10 @@ N_BORROWERS = 9
 
 
 @pytest.fixture(scope="module")
-def market(system, owner, chain, accounts):
+def market(system, owner, chain, accounts, keeper, stranger):
     """A lender, nine borrowers from 45% to 99% of max LTV over WETH/WBTC/GOLD, active bids in slots 0 and 2
-    (fewer borrowers than the keeper's tests: every page view reads each of them)."""
+    (fewer borrowers than the keeper's tests: every page view reads each of them). It names the session's actors
+    the tests use, so that none is first requested later (ape would then rebase the module's fixtures)."""
     actions = Actions(system, owner, chain)
     actions.lend(accounts[1], 5_000_000)
     borrowers = open_borrowers(actions, chain, accounts, "d", N_BORROWERS)
@@ -45,16 +46,17 @@ def market(system, owner, chain, accounts):
     return Market(system=system, actions=actions, borrowers=borrowers, bid_ids=bid_ids)
 
 
-@pytest.fixture(scope="module")
+@pytest.fixture(scope="session")
 def browser():
     from playwright.sync_api import sync_playwright
 
-    with sync_playwright() as playwright:
-        browser = playwright.chromium.launch(
-            executable_path=chromium_path(), args=["--no-sandbox", "--disable-gpu", "--disable-dev-shm-usage"]
-        )
-        yield browser
-        browser.close()
+    playwright = sync_playwright().start()
+    browser = playwright.chromium.launch(
+        executable_path=chromium_path(), args=["--no-sandbox", "--disable-gpu", "--disable-dev-shm-usage"]
+    )
+    yield browser
+    browser.close()
+    playwright.stop()
 
 
 @pytest.fixture
@@ -156,6 +158,15 @@ def test_bid_page__wallet_submit__in_the_list_and_in_the_bars_after_the_next_blo
     page.locator("#bids tbody tr").first.wait_for()
     screenshot(page, "bid")
 
+    # the bid's retract button: the wallet sends retract_bid, the base comes back, the bid leaves the list
+    bid_id = int(cells[0])
+    balance = system.base.balanceOf(stranger)
+    page.click(f'[data-testid="retract-{bid_id}"]')
+    page.wait_for_selector('[data-testid="outcome"]:has-text("retract bid: mined")', timeout=30_000)
+    assert wallet.sent[-1]["to"].lower() == system.queue.address.lower()
+    assert system.base.balanceOf(stranger) == balance + 1_234_500_000
+    page.wait_for_function("document.querySelectorAll('#bids tbody tr').length === 0")
+
 
 def test_bid_page__amount_above_balance__shows_the_reason_and_sends_nothing(open_page, give, stranger, rpc_url, chain):
     give("USDA", stranger, 100)
@@ -173,6 +184,33 @@ def test_bid_page__amount_above_balance__shows_the_reason_and_sends_nothing(open
     assert "is 100.0000, below the 1,000.0000 the bid needs" in reason.inner_text()
     assert wallet.sent == []
     assert chain.provider.get_nonce(stranger.address) == nonce
+
+
+def test_bid_page__chain_reverts_the_sent_transaction__shows_the_contracts_reason(
+    open_page, system, owner, fast, stranger, rpc_url, chain
+):
+    """The checks passed, then the balance left before the wallet sent: the node refuses the bid, and the page shows
+    the token's own reason string."""
+    amount = 2_000 * 10**6
+    fast.mint_and_approve(owner, system.base, stranger, amount, system.queue, allowance=amount)
+    wallet = Wallet(rpc_url, stranger.address)
+    page = open_page("/bid", wallet)
+    page.wait_for_selector('[data-testid="wallet"][data-address]')
+
+    def spend_it_all():
+        data = system.base.transfer.encode_input(owner.address, amount).hex()
+        tx = {"from": stranger.address, "to": system.base.address, "data": "0x" + data.removeprefix("0x")}
+        assert "result" in wallet.rpc("eth_sendTransaction", [tx])
+
+    wallet.before_send = spend_it_all
+    next_bid = system.queue.next_bid_id()
+    page.fill('input[name="amount"]', "2,000")
+    page.click('#submit-form button[type="submit"]')
+    reason = page.locator('[data-testid="reason"]')
+    reason.wait_for(state="visible")
+    assert reason.inner_text() == "erc20: transfer amount exceeds balance"
+    assert [tx["to"].lower() for tx in wallet.sent] == [system.queue.address.lower()]
+    assert system.queue.next_bid_id() == next_bid
 
 
 def test_bid_page__someone_elses_bid__retract_refused_with_the_reason(open_page, market, system, stranger, rpc_url):
@@ -197,7 +235,7 @@ def test_bid_page__someone_elses_bid__retract_refused_with_the_reason(open_page,
 
 
 def test_crash__account_tops_at_risk__then_in_liquidations_after_the_keeper(
-    open_page, market, system, chain, make_keeper
+    open_page, market, system, chain, make_keeper, accounts, rpc_url
 ):
     page = open_page("/risk")
     assert page.locator("#risk tbody tr.hot").count() == 0
@@ -238,6 +276,22 @@ def test_crash__account_tops_at_risk__then_in_liquidations_after_the_keeper(
     assert liquidations.locator("#liquidations tbody tr").count() == len(logs)
     liquidations.locator("#chart canvas").first.wait_for()
     screenshot(liquidations, "liquidations")
+
+    # the bidder whose slot-0 bids bought the collateral claims it from the Bid page
+    bidder = accounts[3]
+    wallet = Wallet(rpc_url, bidder.address)
+    page = open_page("/bid", wallet)
+    claimable = [i for i in market.bid_ids if system.queue.claimable(i) > 0]
+    assert claimable
+    bid_id = claimable[0]
+    button = page.locator(f'[data-testid="claim-{bid_id}"]')
+    button.wait_for()
+    token = system.tokens[system.symbol_of(system.queue.bid_info(bid_id).collateral)]
+    held, owed = token.balanceOf(bidder), system.queue.claimable(bid_id)
+    button.click()
+    page.wait_for_selector('[data-testid="outcome"]:has-text("claim: mined")', timeout=30_000)
+    assert token.balanceOf(bidder) == held + owed
+    assert system.queue.claimable(bid_id) == 0
 
 
 # ---------------------------------------------------------------- responsiveness during a crash replay

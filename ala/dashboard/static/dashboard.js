@@ -264,6 +264,9 @@ function clearedChart(view) {
     title: `debt cleared over time (cumulative ${base})`,
     width: 900,
     height: 260,
+    // a single instant (every liquidation in one block) still gets a readable minute either side
+    scales: { x: { time: true, range: (u, lo, hi) => (lo === hi ? [lo - 60, hi + 60] : [lo, hi]) } },
+    axes: [{}, { size: 80, values: (u, ticks) => ticks.map((v) => num(v, 0)) }],
     series: [{}, { label: "bid queue", stroke: "#2a9d3f", width: 2 }, { label: "Dutch auctions", stroke: "#1f6fd1",
       width: 2 }, { label: "write-offs", stroke: "#d1351f", width: 2 }],
   }, data, box);
@@ -318,6 +321,18 @@ async function receipt(hash) {
   throw new Error(`no receipt for ${hash}`);
 }
 
+// A transaction mined and reverted: the same call replayed on the state it met (the block before its own; Anvil
+// and most local nodes mine one transaction per block) gives the contract's reason string.
+async function revertReason(step, r, hash) {
+  const before = `0x${(parseInt(r.blockNumber, 16) - 1).toString(16)}`;
+  try {
+    await window.ethereum.request({ method: "eth_call", params: [{ from: wallet, to: step.to, data: step.data }, before] });
+  } catch (err) {
+    return reasonOf(err);
+  }
+  return `${step.label} reverted on chain (${hash})`;
+}
+
 async function move(name, form) {
   showReason("");
   $("#outcome").textContent = "";
@@ -341,7 +356,7 @@ async function move(name, form) {
     }
     $("#outcome").textContent = `${step.label}: sent ${hash}, waiting for the block`;
     const r = await receipt(hash);
-    if (r.status !== "0x1") return showReason(`${step.label} reverted on chain (${hash})`);
+    if (r.status !== "0x1") return showReason(await revertReason(step, r, hash));
     $("#outcome").textContent = `${step.label}: mined in block ${parseInt(r.blockNumber, 16)}`;
     if (!step.label.startsWith("approve")) break;
   }
