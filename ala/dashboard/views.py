@@ -30,6 +30,7 @@ def _head(system: System) -> dict[str, int]:
 
 def pools_view(system: System, preview_size: int = DEFAULT_PREVIEW) -> dict[str, Any]:
     """Per collateral: every slot's active and pending base (`slot_info`), the cumulative curve, the oracle."""
+    head = _head(system)  # first: a page that shows block n shows data read at n or later, never earlier
     base_decimals = system.params.base.decimals
     base_price = Decimal(system.oracle.price(system.base)) / WAD
     volatility = hourly_volatility(system)
@@ -78,13 +79,12 @@ def pools_view(system: System, preview_size: int = DEFAULT_PREVIEW) -> dict[str,
                 "slots": slots,
             }
         )
-    return {**_head(system), "base": system.params.base.symbol, "collaterals": out}
+    return {**head, "base": system.params.base.symbol, "collaterals": out}
 
 
 def at_risk_view(system: System) -> dict[str, Any]:
-    """`ape run watch --once --json`, with the block it was read at."""
-    s = snapshot(system)
-    return {**_head(system), **s}
+    """`ape run watch --once --json` (its block and timestamp are the head it read first)."""
+    return snapshot(system)
 
 
 def account_view(system: System, address: str) -> dict[str, Any]:
@@ -167,6 +167,7 @@ class History:
             self.scanned = head
 
     def view(self) -> dict[str, Any]:
+        head = _head(self.system)
         self.update()
         totals = {"queue": 0.0, "auction": 0.0, "write_off": 0.0}
         series = []
@@ -175,7 +176,7 @@ class History:
                 totals[key] += point.get(key, 0.0)
             series.append({"time": point["time"], **totals})
         return {
-            **_head(self.system),
+            **head,
             "base": self.system.params.base.symbol,
             "liquidations": list(reversed(self.rows)),
             "cleared": series,

@@ -393,3 +393,21 @@ def test_dashboard_command__port_in_use__one_line(chain, tmp_path):
         out = _run_dashboard(chain, "--port", str(port))
     assert out.code == 1
     assert out.error_line == f"Error: port {port} on 127.0.0.1 is in use: pick another with --port"
+
+
+def test_read_only_dashboard__prepares_nothing_and_says_so(market, system, stranger):
+    """On a live network the dashboard starts read-only: the Bid page has no form and the server prepares nothing."""
+    import requests
+
+    from ala.dashboard import Dashboard, create_app
+    from ala.dashboard.serve import Background
+
+    app = create_app(Dashboard(system, network="ethereum:sepolia", writes=False))
+    with Background(app) as srv:
+        page = requests.get(f"{srv.url}/bid", timeout=10).text
+        body = {"from": stranger.address, "collateral": "WETH", "slot": 0, "amount": "1"}
+        answer = requests.post(f"{srv.url}/api/prepare/submit", json=body, timeout=10)
+    assert 'id="submit-form"' not in page
+    assert "Read-only: this dashboard sends nothing on ethereum:sepolia" in page
+    assert answer.status_code == 403
+    assert answer.json() == {"error": "read-only dashboard: start it with --writes to send"}
