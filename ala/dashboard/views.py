@@ -170,10 +170,16 @@ class History:
         head = _head(self.system)
         self.update()
         totals = {"queue": 0.0, "auction": 0.0, "write_off": 0.0}
-        series = []
+        # cumulative per mechanism, one point per block time (the last of that time), from zero a minute before
+        # the first: a chart of one block's liquidations still has a rise to draw
+        series: list[dict[str, Any]] = []
+        if self.cleared:
+            series.append({"time": self.cleared[0]["time"] - 60, **totals})
         for point in self.cleared:
             for key in totals:
                 totals[key] += point.get(key, 0.0)
+            if series and series[-1]["time"] == point["time"]:
+                series.pop()
             series.append({"time": point["time"], **totals})
         return {
             **head,

@@ -275,6 +275,10 @@ def test_crash__account_tops_at_risk__then_in_liquidations_after_the_keeper(
     assert cells[7] == "queue"
     assert liquidations.locator("#liquidations tbody tr").count() == len(logs)
     liquidations.locator("#chart canvas").first.wait_for()
+    # the chart's series: from zero to every repayment the queue made
+    cleared = liquidations.evaluate("fetch('/api/liquidations').then((r) => r.json())")["cleared"]
+    assert cleared[0]["queue"] == 0
+    assert cleared[-1]["queue"] == pytest.approx(sum(log.repaid for log in logs) / 10**system.params.base.decimals)
     screenshot(liquidations, "liquidations")
 
     # the bidder whose slot-0 bids bought the collateral claims it from the Bid page

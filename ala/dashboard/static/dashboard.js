@@ -267,8 +267,10 @@ function clearedChart(view) {
     // a single instant (every liquidation in one block) still gets a readable minute either side
     scales: { x: { time: true, range: (u, lo, hi) => (lo === hi ? [lo - 60, hi + 60] : [lo, hi]) } },
     axes: [{}, { size: 80, values: (u, ticks) => ticks.map((v) => num(v, 0)) }],
-    series: [{}, { label: "bid queue", stroke: "#2a9d3f", width: 2 }, { label: "Dutch auctions", stroke: "#1f6fd1",
-      width: 2 }, { label: "write-offs", stroke: "#d1351f", width: 2 }],
+    // stepped: the debt cleared jumps at each liquidation's block and stays level until the next
+    series: [{}, ...[["bid queue", "#2a9d3f"], ["Dutch auctions", "#1f6fd1"], ["write-offs", "#d1351f"]].map(
+      ([label, stroke]) => ({ label, stroke, width: 2, paths: uPlot.paths.stepped({ align: 1 }) }),
+    )],
   }, data, box);
 }
 
