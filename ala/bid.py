@@ -183,11 +183,36 @@ def _existing_bid(system: System, bid_id: int) -> Any:
     return info
 
 
-def _own_bid(system: System, bid_id: int, sender: Any) -> Any:
+def own_bid(system: System, bid_id: int, address: str) -> Any:
+    """The bid, when it exists and `address` submitted it (only the bidder may retract or claim)."""
     info = _existing_bid(system, bid_id)
-    if info.owner.lower() != sender.address.lower():
-        raise CommandError(f"bid {bid_id} belongs to {info.owner}, not to {sender.address}")
+    if info.owner.lower() != address.lower():
+        raise CommandError(f"bid {bid_id} belongs to {info.owner}, not to {address}")
     return info
+
+
+def approval_needed(
+    system: System, token: Any, owner: str, spender: Any, needed: int, approve: bool, what: str
+) -> bool:
+    """Whether `owner` must approve `spender` for `needed` first. The balance must cover `needed` (else one line
+    naming both); an allowance short of it needs an approve, unless `approve` is off: then it is an error."""
+    symbol = system.symbol_of(token.address)
+    decimals = token.decimals()
+    balance = token.balanceOf(owner)
+    if balance < needed:
+        raise CommandError(
+            f"{symbol} balance of {owner} is {format_amount(balance, decimals)}, "
+            f"below the {format_amount(needed, decimals)} {what} needs"
+        )
+    allowance = token.allowance(owner, spender)
+    if allowance >= needed:
+        return False
+    if not approve:
+        raise CommandError(
+            f"{symbol} allowance of {owner} to {spender.address} is {format_amount(allowance, decimals)}, "
+            f"below the {format_amount(needed, decimals)} {what} needs (drop --no-approve to approve it)"
+        )
+    return True
 
 
 def ensure_allowance(
@@ -196,31 +221,14 @@ def ensure_allowance(
     """The balance must cover `needed`; an allowance short of it is raised to exactly `needed` (an ERC-20 approve
     sets the allowance, it does not add to it), unless `approve` is off: then it is an error. Returns the amount
     approved (0 when nothing was sent)."""
-    symbol = system.symbol_of(token.address)
-    decimals = token.decimals()
-    balance = token.balanceOf(sender)
-    if balance < needed:
-        raise CommandError(
-            f"{symbol} balance of {sender.address} is {format_amount(balance, decimals)}, "
-            f"below the {format_amount(needed, decimals)} {what} needs"
-        )
-    allowance = token.allowance(sender, spender)
-    if allowance >= needed:
+    if not approval_needed(system, token, sender.address, spender, needed, approve, what):
         return 0
-    if not approve:
-        raise CommandError(
-            f"{symbol} allowance of {sender.address} to {spender.address} is {format_amount(allowance, decimals)}, "
-            f"below the {format_amount(needed, decimals)} {what} needs (drop --no-approve to approve it)"
-        )
     send(token.approve, spender, needed, sender=sender)
     return needed
 
 
-# ---------------------------------------------------------------- moves
-
-
-def submit(system: System, sender: Any, symbol: str, slot: int, amount: int, approve: bool = True) -> dict[str, Any]:
-    """Approve what is missing, then deposit `amount` base units into `symbol`'s pool at `slot`."""
+def check_submit(system: System, symbol: str, slot: int, amount: int) -> Any:
+    """The collateral token of a bid that the queue would take: a pool, a slot of it, an amount it can hold."""
     token = collateral_token(system, symbol)
     symbol = system.symbol_of(token.address)
     params = system.queue.pool_params(token)
@@ -236,6 +244,62 @@ def submit(system: System, sender: Any, symbol: str, slot: int, amount: int, app
             f"{whole(amount, _base_decimals(system))} is below {symbol}'s minimum bid of "
             f"{whole(minimum, _base_decimals(system))} (the queue would revert 'queue: bid below minimum')"
         )
+    return token
+
+
+def check_activate(system: System, bid_ids: list[int]) -> None:
+    """Every bid exists, waits, and is due."""
+    now = _now(system)
+    for bid_id in bid_ids:
+        info = _existing_bid(system, bid_id)
+        if not info.pending:
+            raise CommandError(f"bid {bid_id} is already active")
+        if now < info.activates_at:
+            raise CommandError(
+                f"bid {bid_id} is not due: it activates at {_when(info.activates_at)} (in {info.activates_at - now} s)"
+            )
+
+
+def check_retract(system: System, bid_id: int, address: str, amount: int | None) -> Any:
+    """`address`'s bid with at least `amount` (None: anything) base left."""
+    info = own_bid(system, bid_id, address)
+    decimals = _base_decimals(system)
+    symbol = system.params.base.symbol
+    if info.amount == 0:
+        raise CommandError(f"bid {bid_id} has no {symbol} left to retract (claim what it bought)")
+    if amount is not None and amount > info.amount:
+        raise CommandError(
+            f"bid {bid_id} has {format_amount(info.amount, decimals)} {symbol} left; "
+            f"cannot retract {format_amount(amount, decimals)}"
+        )
+    minimum = system.queue.min_bid(info.collateral)
+    if amount is not None and amount != info.amount and info.amount - amount < minimum:
+        raise CommandError(
+            f"bid {bid_id} would keep {format_amount(info.amount - amount, decimals)} {symbol}, below the minimum bid "
+            f"of {format_amount(minimum, decimals)}: retract all of it, or leave at least the minimum (the queue "
+            "would revert 'queue: bid left below minimum')"
+        )
+    return info
+
+
+def check_claim(system: System, bid_ids: list[int], address: str) -> dict[int, str]:
+    """`address`'s bids, each with something to claim; their collateral symbols."""
+    collateral_of: dict[int, str] = {}
+    for bid_id in bid_ids:
+        info = own_bid(system, bid_id, address)
+        if system.queue.claimable(bid_id) == 0:
+            raise CommandError(f"bid {bid_id} has nothing to claim")
+        collateral_of[bid_id] = system.symbol_of(info.collateral)
+    return collateral_of
+
+
+# ---------------------------------------------------------------- moves
+
+
+def submit(system: System, sender: Any, symbol: str, slot: int, amount: int, approve: bool = True) -> dict[str, Any]:
+    """Approve what is missing, then deposit `amount` base units into `symbol`'s pool at `slot`."""
+    token = check_submit(system, symbol, slot, amount)
+    symbol = system.symbol_of(token.address)
     approved = ensure_allowance(system, system.base, sender, system.queue, amount, approve, "the bid")
     tx = send(system.queue.submit_bid, token, slot, amount, sender=sender)
     log = system.queue.BidSubmitted.from_receipt(tx)[0]
@@ -270,15 +334,7 @@ def activate(
     system: System, sender: Any, bid_ids: list[int], progress: Callable[[int], None] | None = None
 ) -> dict[str, Any]:
     """Activate waiting bids whose waiting period is over (anyone's: activation is permissionless)."""
-    now = _now(system)
-    for bid_id in bid_ids:
-        info = _existing_bid(system, bid_id)
-        if not info.pending:
-            raise CommandError(f"bid {bid_id} is already active")
-        if now < info.activates_at:
-            raise CommandError(
-                f"bid {bid_id} is not due: it activates at {_when(info.activates_at)} (in {info.activates_at - now} s)"
-            )
+    check_activate(system, bid_ids)
     for batch in _batches(bid_ids):
         preflight(system.queue.activate_bids, batch, sender=sender)
     txs = []
@@ -291,23 +347,8 @@ def activate(
 
 def retract(system: System, sender: Any, bid_id: int, amount: int | None) -> dict[str, Any]:
     """Take back `amount` base units of a bid's unspent base (None: all of it)."""
-    info = _own_bid(system, bid_id, sender)
+    check_retract(system, bid_id, sender.address, amount)
     decimals = _base_decimals(system)
-    symbol = system.params.base.symbol
-    if info.amount == 0:
-        raise CommandError(f"bid {bid_id} has no {symbol} left to retract (claim what it bought)")
-    if amount is not None and amount > info.amount:
-        raise CommandError(
-            f"bid {bid_id} has {format_amount(info.amount, decimals)} {symbol} left; "
-            f"cannot retract {format_amount(amount, decimals)}"
-        )
-    minimum = system.queue.min_bid(info.collateral)
-    if amount is not None and amount != info.amount and info.amount - amount < minimum:
-        raise CommandError(
-            f"bid {bid_id} would keep {format_amount(info.amount - amount, decimals)} {symbol}, below the minimum bid "
-            f"of {format_amount(minimum, decimals)}: retract all of it, or leave at least the minimum (the queue "
-            "would revert 'queue: bid left below minimum')"
-        )
     tx = send(system.queue.retract_bid, bid_id, MAX_UINT if amount is None else amount, sender=sender)
     log = system.queue.BidRetracted.from_receipt(tx)[0]
     return {
@@ -326,12 +367,7 @@ def claim(
     system: System, sender: Any, bid_ids: list[int], progress: Callable[[int], None] | None = None
 ) -> dict[str, Any]:
     """Pay out the collateral the bids bought."""
-    collateral_of: dict[int, str] = {}
-    for bid_id in bid_ids:
-        info = _own_bid(system, bid_id, sender)
-        if system.queue.claimable(bid_id) == 0:
-            raise CommandError(f"bid {bid_id} has nothing to claim")
-        collateral_of[bid_id] = system.symbol_of(info.collateral)
+    collateral_of = check_claim(system, bid_ids, sender.address)
     for batch in _batches(bid_ids):
         preflight(system.queue.claim, batch, sender=sender)
     claimed = []

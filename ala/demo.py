@@ -115,6 +115,10 @@ class Demo:
         if self.thin and self.params.auction is None:
             self.params = dataclasses.replace(self.params, auction=AuctionParams())
         self.path = load_path(options, self.params)
+        # `ape run dashboard --demo`: wall seconds between replayed steps, and a lock each step's reads hold so
+        # that they do not interleave with the dashboard's (one thread on ape's provider at a time)
+        self.step_seconds = 0.0
+        self.lock: Any = contextlib.nullcontext()
 
     def say(self, text: str) -> None:
         self.console.print(text)
@@ -200,6 +204,12 @@ class Demo:
         last_block = int(rpc.call("eth_blockNumber"), 16)
 
         def on_step(i: int, step: paths.Step, prices: dict[str, Decimal]) -> None:
+            with self.lock:
+                record(i, step, prices)
+            if self.step_seconds:
+                time.sleep(self.step_seconds)
+
+        def record(i: int, step: paths.Step, prices: dict[str, Decimal]) -> None:
             nonlocal liquidations_before, repaid_total, last_block
             posted_at = time.time()
             report = keeper.run_once()
