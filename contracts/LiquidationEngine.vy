@@ -17,12 +17,13 @@
         fill the queue. Liquidations against a collateral whose oracle circuit
         breaker is tripped wait until the oracle accepts the new price.
         When the bid pools cannot raise what a liquidation needs and an auction
-        house is wired, the unfilled remainder of the slice goes to a Dutch
-        auction: the collateral worth the unrepaid debt at the queue's top-slot
-        price leaves for the auction house, which starts selling it at that price.
-        `settle_auction` (anyone; `liquidate` does it too) books what the auction
-        raised as repayment, returns any surplus to the borrower, and when it ends
-        with a shortfall and no collateral value left, writes the debt off. An
+        settlement with its house is wired, the unfilled remainder of the slice goes
+        to a Dutch auction: the collateral worth the unrepaid debt at the queue's
+        top-slot price leaves for the auction house, which starts selling it at that
+        price. The settlement (AuctionSettlement.vy, its own contract since the engine
+        ran out of room) books what an auction raised as repayment; `liquidate` has it
+        settle the account's auction first. `write_off` (anyone) closes an account
+        left owing with only dust, which an auction that sold out short can leave. An
         account is not liquidated again while its auction runs.
 @license MIT
 @custom:contract-name LiquidationEngine
@@ -32,7 +33,7 @@ from interfaces import ILiquidationEngine
 from interfaces import ILendingVault
 from interfaces import ILiquidationQueue
 from interfaces import IPriceOracle
-from interfaces import IDutchAuction
+from interfaces import IAuctionSettlement
 from ethereum.ercs import IERC20
 from ethereum.ercs import IERC20Detailed
 
@@ -98,15 +99,9 @@ base_asset: public(immutable(address))
 # 10**decimals of the base asset.
 _BASE_UNIT: immutable(uint256)
 
-# The Dutch-auction house selling what the bid pools cannot fund; empty: no fallback. Wired once by the
-# owner, as the auction house is deployed after the engine (it needs the engine's address).
-auction_house: public(address)
-# Account -> id of its auction not yet settled to the end; 0: none. At most one per account.
-auction_of: public(HashMap[address, uint256])
-# Auction id -> base it raised that has been booked on the vault, base units.
-auction_booked: public(HashMap[uint256, uint256])
-# Account -> auction surplus it could not be sent (its transfer failed), base units; `claim_refund` pays it.
-refunds: public(HashMap[address, uint256])
+# The auction settlement (AuctionSettlement.vy) that opens and books the Dutch auctions selling what the bid
+# pools cannot fund; empty: no fallback. Wired once by the owner, as it is deployed after the engine.
+auctions: public(address)
 
 # Asset -> its risk parameters, one word (see DECIMALS_SHIFT); 0: not listed.
 _config: HashMap[address, uint256]
@@ -153,10 +148,10 @@ def liquidate(account: address, collateral: address, max_repay: uint256) -> (uin
     assert account != empty(address), "engine: zero account"
     assert max_repay != 0, "engine: zero max repay"
     assert not staticcall IPriceOracle(oracle).liquidations_paused(collateral), "engine: liquidations paused"
-    running: uint256 = self.auction_of[account]
-    if running != 0:
-        self._settle_auction(running, staticcall IDutchAuction(self.auction_house).auction_info(running))
-        assert self.auction_of[account] == 0, "engine: auction running"
+    # dev: what the account's auction raised is booked before the account is judged
+    auctions_: address = self.auctions
+    if auctions_ != empty(address):
+        assert not extcall IAuctionSettlement(auctions_).settle_account(account), "engine: auction running"
     self._check_listed(collateral)
     position: ILendingVault.Position = extcall ILendingVault(vault).prepare_liquidation(account)
     snap: ILiquidationEngine.LiquidationSnapshot = empty(ILiquidationEngine.LiquidationSnapshot)
@@ -186,8 +181,8 @@ def liquidate(account: address, collateral: address, max_repay: uint256) -> (uin
     # dev: the auction house is read only when the queue fell short, so a full fill does not pay for it
     house: address = empty(address)
     sale: liquidation_plan.Slice = empty(liquidation_plan.Slice)
-    if fill.raised < funds:
-        house = self.auction_house
+    if fill.raised < funds and auctions_ != empty(address):
+        house = staticcall IAuctionSettlement(auctions_).auction_house()
         if house != empty(address):
             pool: ILiquidationQueue.PoolParams = staticcall ILiquidationQueue(queue).pool_params(collateral)
             sale = liquidation_plan._auction_slice(
@@ -221,8 +216,7 @@ def liquidate(account: address, collateral: address, max_repay: uint256) -> (uin
         )
     if sale.lot != 0:
         extcall ILendingVault(vault).settle_liquidation(account, collateral, sale.lot, house, 0, 0, False)
-        auction_id: uint256 = extcall IDutchAuction(house).kick(account, collateral, sale.lot, sale.tab, sale.top)
-        self.auction_of[account] = auction_id
+        auction_id: uint256 = extcall IAuctionSettlement(auctions_).kick(account, collateral, sale.lot, sale.tab, sale.top)
         log ILiquidationEngine.AuctionOpened(
             auction_id=auction_id, account=account, collateral=collateral, lot=sale.lot, tab=sale.tab, top=sale.top
         )
@@ -242,66 +236,57 @@ def liquidate(account: address, collateral: address, max_repay: uint256) -> (uin
     return repaid, fill.collateral
 
 
-@external
-def settle_auction(auction_id: uint256) -> uint256:
-    """
-    @notice Book what auction `auction_id` raised since the last settlement as repayment of its
-            account's debt (anyone may call; `liquidate` settles the account's auction first).
-            Base beyond the current debt (the borrower repaid meanwhile) goes to the borrower.
-            Once the auction has ended, the account may be liquidated again, and a shortfall
-            left with no collateral value is written off as bad debt. Returns the debt repaid.
-    """
-    house: address = self.auction_house
-    assert house != empty(address), "engine: no auction house"
-    info: IDutchAuction.AuctionInfo = staticcall IDutchAuction(house).auction_info(auction_id)
-    assert info.account != empty(address), "engine: unknown auction"
-    assert self.auction_of[info.account] == auction_id, "engine: auction already settled"
-    return self._settle_auction(auction_id, info)
+
 
 
 @external
-def yank_auction(auction_id: uint256, receiver: address) -> uint256:
+def set_auctions(auctions: address):
     """
-    @notice Owner only. End a running auction (for example when the borrower can no longer receive
-            the collateral its final take would return, which makes that take revert), send its
-            unsold collateral to `receiver` and settle it. Returns the debt repaid.
+    @notice Owner only, once: wire the auction settlement (its engine must be this engine).
     """
     ownable._check_owner()
-    assert receiver != empty(address), "engine: zero receiver"
-    house: address = self.auction_house
-    assert house != empty(address), "engine: no auction house"
-    extcall IDutchAuction(house).yank(auction_id, receiver)
-    return self._settle_auction(auction_id, staticcall IDutchAuction(house).auction_info(auction_id))
+    assert self.auctions == empty(address), "engine: auctions already set"
+    assert auctions != empty(address), "engine: zero auctions"
+    assert staticcall IAuctionSettlement(auctions).engine() == self, "engine: auctions of another engine"
+    self.auctions = auctions
+    log ILiquidationEngine.AuctionsSet(auctions=auctions)
 
 
 @external
-def claim_refund(receiver: address) -> uint256:
+def write_off(account: address) -> uint256:
     """
-    @notice Send the caller's held auction surplus (`refunds`) to `receiver`. Returns the amount.
+    @notice Close an account that still owes while what it holds is dust (invariant 9): anyone may call,
+            for instance after an auction sold its last collateral short. Its dust goes to the reserves and
+            its debt is written off, reserves first. Reverts unless the account is liquidatable, has no
+            auction running, holds only priced assets and those are dust. Returns the bad debt.
     """
-    assert receiver != empty(address), "engine: zero receiver"
-    amount: uint256 = self.refunds[msg.sender]
-    assert amount != 0, "engine: no refund"
-    self.refunds[msg.sender] = 0
-    transfers._push(base_asset, receiver, amount)
-    log ILiquidationEngine.RefundClaimed(account=msg.sender, receiver=receiver, amount=amount)
-    return amount
-
-
-@external
-def set_auction_house(auction_house: address):
-    """
-    @notice Owner only, once: wire the Dutch-auction house (its engine and beneficiary must be
-            this engine, and its base asset the vault's).
-    """
-    ownable._check_owner()
-    assert self.auction_house == empty(address), "engine: auction house already set"
-    assert auction_house != empty(address), "engine: zero auction house"
-    assert staticcall IDutchAuction(auction_house).engine() == self, "engine: auction house of another engine"
-    assert staticcall IDutchAuction(auction_house).beneficiary() == self, "engine: auction proceeds go elsewhere"
-    assert staticcall IDutchAuction(auction_house).base_asset() == base_asset, "engine: auction base mismatch"
-    self.auction_house = auction_house
-    log ILiquidationEngine.AuctionHouseSet(auction_house=auction_house)
+    auctions_: address = self.auctions
+    # dev: the settlement calls this right after releasing the account (and is locked then: no view into it)
+    if auctions_ != empty(address) and msg.sender != auctions_:
+        assert staticcall IAuctionSettlement(auctions_).auction_of(account) == 0, "engine: auction running"
+    position: ILendingVault.Position = extcall ILendingVault(vault).prepare_liquidation(account)
+    snap: ILiquidationEngine.LiquidationSnapshot = empty(ILiquidationEngine.LiquidationSnapshot)
+    worth: uint256 = 0
+    priced: bool = False
+    # dev: judged against no collateral, every asset counts in `worth`
+    snap, worth, priced = self._judge(position, empty(address))
+    assert snap.liquidatable, "engine: healthy"
+    assert priced and self._is_dust(worth, self._params >> 180), "engine: not dust"
+    bad_debt: uint256 = extcall ILendingVault(vault).settle_liquidation(account, empty(address), 0, self, 0, 0, True)
+    log ILiquidationEngine.Liquidation(
+        account=account,
+        collateral=empty(address),
+        keeper=msg.sender,
+        repaid=0,
+        seized=0,
+        funds=0,
+        keeper_fee=0,
+        protocol_fee=0,
+        first_slot=0,
+        last_slot=0,
+        bad_debt=bad_debt,
+    )
+    return bad_debt
 
 
 @external
@@ -501,71 +486,6 @@ def set_fees(keeper_fee: uint256, protocol_fee: uint256):
     log ILiquidationEngine.FeesSet(keeper_fee=keeper_fee, protocol_fee=protocol_fee)
 
 
-@internal
-def _settle_auction(auction_id: uint256, info: IDutchAuction.AuctionInfo) -> uint256:
-    """
-    @notice Book the base auction `auction_id` (`info`: its auction_info now) raised since its last
-            settlement (the auction house sent it to this engine) and, once the auction has ended,
-            release its account.
-    """
-    fresh: uint256 = info.raised - self.auction_booked[auction_id]
-    if fresh == 0 and not info.finished:
-        return 0
-    self.auction_booked[auction_id] = info.raised
-    # dev: settle_liquidation books at the stored index: bring it up to date first
-    extcall ILendingVault(vault).accrue_interest()
-    debt: uint256 = staticcall ILendingVault(vault).debt_of(info.account)
-    repaid: uint256 = min(fresh, debt)
-    bad_debt: uint256 = 0
-    if repaid != 0:
-        transfers._push(base_asset, vault, repaid)
-    if repaid != 0 or (info.finished and debt != 0):
-        # dev: an ended auction leaves a shortfall to write off only when what is left is dust (invariant 9)
-        write_off: bool = info.finished and debt > repaid
-        if write_off:
-            snap: ILiquidationEngine.LiquidationSnapshot = empty(ILiquidationEngine.LiquidationSnapshot)
-            worth: uint256 = 0
-            priced: bool = False
-            # dev: judged against no collateral, every asset counts in `worth`
-            snap, worth, priced = self._judge(staticcall ILendingVault(vault).position_of(info.account), empty(address))
-            write_off = priced and self._is_dust(worth, self._params >> 180)
-        bad_debt = extcall ILendingVault(vault).settle_liquidation(
-            info.account, info.collateral, 0, self, repaid, 0, write_off
-        )
-    if fresh > repaid:
-        self._refund(info.account, fresh - repaid)
-    if info.finished:
-        self.auction_of[info.account] = 0
-    log ILiquidationEngine.AuctionSettled(
-        auction_id=auction_id,
-        account=info.account,
-        repaid=repaid,
-        refunded=fresh - repaid,
-        finished=info.finished,
-        bad_debt=bad_debt,
-    )
-    return repaid
-
-
-@internal
-def _refund(account: address, amount: uint256):
-    """
-    @notice Send an auction surplus to its borrower; when the transfer fails (a token that blocks the
-            account), keep it for `claim_refund`, so that the settlement itself never fails.
-    """
-    success: bool = False
-    response: Bytes[32] = b""
-    success, response = raw_call(
-        base_asset,
-        abi_encode(account, amount, method_id=method_id("transfer(address,uint256)")),
-        max_outsize=32,
-        revert_on_failure=False,
-    )
-    if success and len(response) != 0:
-        success = convert(response, bool)
-    if not success:
-        self.refunds[account] += amount
-        log ILiquidationEngine.RefundHeld(account=account, amount=amount)
 
 
 # ---------------------------------------------------------------- internal: risk
