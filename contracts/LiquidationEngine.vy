@@ -75,12 +75,12 @@ MASK_128: constant(uint256) = 2**128 - 1
 MASK_40: constant(uint256) = 2**40 - 1
 # Collateral assets the vault lists, at most (ILendingVault.collateral_assets).
 MAX_COLLATERALS: constant(uint256) = 8
-# A change of a liquidation threshold (an asset's liq_ltv, or the market's base_risk_factor,
+# A change of a liquidation input (an asset's liq_ltv and risk_factor, or the market's base_risk_factor,
 # liq_risk_ratio and liq_leverage) ramps linearly over this long, seconds (as Curve ramps A): no account
-# becomes liquidatable by a parameter step.
+# becomes liquidatable by a parameter step (invariant 12).
 RAMP_TIME: constant(uint256) = 86400
 # `_config` word: max_ltv (bits 0-63) | liq_ltv (64-127) | risk_factor (128-191), WAD each;
-# decimals (192-199) | listed flag (200) | end of a running liq_ltv ramp (208-247; 0: none)
+# decimals (192-199) | listed flag (200) | end of a running liq_ltv / risk_factor ramp (208-247; 0: none)
 DECIMALS_SHIFT: constant(uint256) = 192
 LISTED: constant(uint256) = 1 << 200
 RAMP_SHIFT: constant(uint256) = 208
@@ -105,8 +105,8 @@ auctions: public(address)
 
 # Asset -> its risk parameters, one word (see DECIMALS_SHIFT); 0: not listed.
 _config: HashMap[address, uint256]
-# Asset -> the liq_ltv a running ramp started from, WAD.
-_liq_ramps: HashMap[address, uint256]
+# Asset -> the liq_ltv (bits 0-63) and risk_factor (64-127) a running ramp started from, WAD each.
+_ramps_from: HashMap[address, uint256]
 # The market's liquidation thresholds (see LIMITS_RAMP_SHIFT).
 _liq_limits: uint256
 # The three thresholds in force when the running ramp started, packed as in _liq_limits.
@@ -377,9 +377,10 @@ def dust_value() -> uint256:
 def configure_collateral(collateral: address, max_ltv: uint256, liq_ltv: uint256, risk_factor: uint256):
     """
     @notice Owner only. List `collateral` (on the vault too) or change its parameters: max_ltv < liq_ltv
-            <= 97%, risk_factor <= 100%. A listed asset's liq_ltv moves to the new value linearly over
-            RAMP_TIME seconds from where it is now (`collateral_config` shows it), so no account becomes
-            liquidatable by the step; max_ltv must also stay below the current liq_ltv.
+            <= 97%, risk_factor <= 100%. A listed asset's liq_ltv and risk_factor move to the new values
+            linearly over RAMP_TIME seconds from where they are now (`collateral_config` shows them), so no
+            account becomes liquidatable by the step; max_ltv (at once) must also stay below the current
+            liq_ltv, and opening paths use the stricter of the risk factor in force and its target.
     """
     ownable._check_owner()
     assert collateral != empty(address), "engine: zero asset"
@@ -393,10 +394,12 @@ def configure_collateral(collateral: address, max_ltv: uint256, liq_ltv: uint256
     current: uint256 = liq_ltv
     ramp_end: uint256 = 0
     if identity != 0:
-        current = self._load_config(collateral).liq_ltv
-        if liq_ltv != current:
+        in_force: ILiquidationEngine.CollateralConfig = self._load_config(collateral)
+        current = in_force.liq_ltv
+        # dev: both thresholds of the asset ramp together from the values in force, over one window
+        if liq_ltv != current or risk_factor != in_force.risk_factor:
             ramp_end = block.timestamp + RAMP_TIME
-            self._liq_ramps[collateral] = current
+            self._ramps_from[collateral] = current | (in_force.risk_factor << 64)
     else:
         assert collateral.is_contract, "engine: collateral not a contract"
         decimals: uint8 = staticcall IERC20Detailed(collateral).decimals()
@@ -538,6 +541,9 @@ def _totals(
         if opening:
             # dev: rounds down (favours the protocol); the factor is exactly WAD while the asset's k is 0
             config.max_ltv = config.max_ltv * staticcall IPriceOracle(oracle).ltv_factor(asset) // WAD
+            # dev: a new position is judged by the stricter of the risk factor in force and its ramp's target
+            # (Aave applies a new LTV to new borrows at once), so none opens only to be liquidated by the ramp
+            config.risk_factor = max(config.risk_factor, (self._config[asset] >> 128) & MASK_64)
         t = risk._add(
             t,
             conversions._value(position.amounts[i], prices[i], config.scale, False),
@@ -650,13 +656,16 @@ def _lerp(old: uint256, new: uint256, ramp_end: uint256) -> uint256:
 def _load_config(collateral: address) -> ILiquidationEngine.CollateralConfig:
     packed: uint256 = self._config[collateral]
     liq_ltv: uint256 = (packed >> 64) & MASK_64
+    risk_factor: uint256 = (packed >> 128) & MASK_64
     ramp_end: uint256 = (packed >> RAMP_SHIFT) & MASK_40
     if ramp_end > block.timestamp:
-        liq_ltv = self._lerp(self._liq_ramps[collateral], liq_ltv, ramp_end)
+        start: uint256 = self._ramps_from[collateral]
+        liq_ltv = self._lerp(start & MASK_64, liq_ltv, ramp_end)
+        risk_factor = self._lerp(start >> 64, risk_factor, ramp_end)
     return ILiquidationEngine.CollateralConfig(
         max_ltv=packed & MASK_64,
         liq_ltv=liq_ltv,
-        risk_factor=(packed >> 128) & MASK_64,
+        risk_factor=risk_factor,
         scale=10 ** ((packed >> DECIMALS_SHIFT) & 255),
         listed=(packed >> 200) & 1,
     )

@@ -96,7 +96,7 @@ def test_configure_collateral__risk_factor_changed_during_a_ramp__starts_from_th
     assert system.engine.collateral_config(weth).risk_factor == 10 * PCT
 
 
-def test_borrow__while_a_risk_factor_raise_ramps__is_judged_by_the_target(actions, system, owner, weth, chain, position):
+def test_borrow__while_a_risk_factor_raise_ramps__is_judged_by_the_target(system, owner, weth, chain, position):
     """Opening paths take the stricter of the factor in force and its target (Aave applies a new LTV to new borrows
     at once): no account opens at the old factor only to be liquidated as the ramp rises under it. 2,000 USDA more is
     within max_risk_ratio 1.0 at 10% ((2,000 + 280) / 6,000 = 0.38) but not at 100% ((20,000 + 280) / 6,000)."""

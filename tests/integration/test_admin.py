@@ -27,7 +27,7 @@ DEAD = "0x000000000000000000000000000000000000dEaD"
 def auction_system(system, project, owner):
     """The shared system with a Dutch-auction house wired, as `[auction]` in a parameter file deploys it."""
     system.params = replace(system.params, auction=AuctionParams())
-    system.auction = deploy_auction(
+    system.auction, system.auctions = deploy_auction(
         project, owner, system.params, system.base, system.oracle, system.vault, system.engine
     )
     return system
@@ -130,6 +130,22 @@ def test_collateral__ramp_json__ends_a_day_after_the_block(admin, auction_system
     block = chain.blocks[out["sent"][0]["block"]]
     assert abs(ramp["ends_at"] - (block.timestamp + DAY)) <= 30
     assert {c["parameter"] for c in out["calls"][0]["changes"]} == {"liq_ltv", "max_ltv"}
+
+
+def test_collateral__risk_factor_with_debt__ramps_and_diff_shows_target_and_value_in_force(
+    admin, auction_system, owner, debt, chain
+):
+    """risk_factor ramps like liq_ltv: the call prints its ramp, the engine's view shows the value in force, and the
+    diff reads the target from the event."""
+    weth = auction_system.tokens["WETH"]
+    out = admin.json("collateral", "WETH", "--risk-factor", "0.5", account=owner)
+
+    ramp = out["calls"][0]["ramps"][0]
+    assert (ramp["parameter"], ramp["start"], ramp["end"]) == ("WETH risk_factor", "0.1", "0.5")
+    assert auction_system.engine.collateral_config(weth).risk_factor < WAD // 2  # still ramping up from 0.1
+    row = next(r for r in admin.json("diff")["rows"] if (r["asset"], r["parameter"]) == ("WETH", "risk_factor"))
+    assert (row["file"], row["chain"], row["differs"]) == ("0.1", "0.5", True)
+    assert 0.1 <= float(row["in_force"]) < 0.5 and row["ramp_end"] > chain.blocks.head.timestamp
 
 
 @pytest.mark.parametrize(
@@ -469,9 +485,11 @@ def test_diff_apply_diff__changed_parameter_file__no_difference_after_apply(
     assert len(applied["sent"]) == len(applied["calls"]) == owner.nonce - nonce
     after = admin.run("diff", params=changed).output.splitlines()
     assert after[0] == "no difference: the chain holds every parameter of the file"
-    # the thresholds are on their way: the chain holds the file's values as targets, and says so
+    # the thresholds are on their way (a risk_factor ramps like a liq_ltv): the chain holds the file's values as
+    # targets, and says so
     assert [line.split(" in force ")[0] for line in after[1:]] == [
         "ramp running: WETH liq_ltv",
+        "ramp running: WBTC risk_factor",
         "ramp running: liq_risk_ratio",
     ]
     assert after[1].split(", moving to ")[1].startswith("0.83 until ")

@@ -28,7 +28,7 @@ VALID = {
 @pytest.fixture(scope="module")
 def wired(system, project, owner):
     system.params = replace(system.params, auction=AuctionParams())
-    system.auction = deploy_auction(
+    system.auction, system.auctions = deploy_auction(
         project, owner, system.params, system.base, system.oracle, system.vault, system.engine
     )
     return system
