@@ -115,18 +115,28 @@ def settle_auction(auction_id: uint256) -> uint256:
 
 
 @external
-def yank_auction(auction_id: uint256, receiver: address) -> uint256:
+def yank_auction(auction_id: uint256) -> uint256:
     """
     @notice Owner only. End a running auction (for example when the borrower can no longer receive
-            the collateral its final take would return, which makes that take revert), send its
-            unsold collateral to `receiver` and settle it. Returns the debt repaid.
+            the collateral its final take would return, which makes that take revert) and settle it.
+            Its unsold lot goes back to the account's collateral in the vault's ledger (invariant 13: the
+            owner names no receiver, as Maker's `yank` returns a lot to its Dog), so the collateral covers
+            the debt again and nothing it covers is written off. Returns the debt repaid.
     """
     ownable._check_owner()
-    assert receiver != empty(address), "auctions: zero receiver"
     house: address = self.auction_house
     assert house != empty(address), "auctions: no auction house"
-    extcall IDutchAuction(house).yank(auction_id, receiver)
-    return self._settle_and_close(auction_id, staticcall IDutchAuction(house).auction_info(auction_id))
+    info: IDutchAuction.AuctionInfo = staticcall IDutchAuction(house).auction_info(auction_id)
+    assert self.auction_of[info.account] == auction_id, "auctions: auction already settled"
+    extcall IDutchAuction(house).yank(auction_id, self)
+    info = staticcall IDutchAuction(house).auction_info(auction_id)
+    # dev: credited before the settlement judges the account; `add_collateral` pulls exactly the lot from here
+    if info.lot != 0:
+        assert extcall IERC20(info.collateral).approve(vault, info.lot, default_return_value=True), (
+            "auctions: approve failed"
+        )
+        extcall ILendingVault(vault).add_collateral(info.collateral, info.lot, info.account)
+    return self._settle_and_close(auction_id, info)
 
 
 @external

@@ -218,10 +218,10 @@ PRIVILEGES: list[Privilege] = [
     Privilege(
         "AuctionSettlement",
         "yank_auction",
-        lambda m: (1, m.roles["owner"]),
+        lambda m: (1,),
         ("owner",),
         NOT_OWNER,
-        notes="ends a running auction; the unsold lot goes to the receiver",
+        notes="ends a running auction; the unsold lot goes back to the account's collateral in the ledger",
         prepare=_wired_auction,
     ),
     *_ownership("AuctionSettlement"),

@@ -272,17 +272,19 @@ def test_yank_auction__owner_ends_it_and_settles(actions, system, underwater, ke
     _, owe = auction.take(event.auction_id, WAD, MAX_UINT, taker, b"", sender=taker).return_value
     lot_left = auction.auction_info(event.auction_id).lot
     debt = vault.debt_of(underwater)
+    posted = vault.collateral_of(underwater, weth)
     with ape.reverts("ownable: caller is not the owner"):
-        system.auctions.yank_auction(event.auction_id, owner, sender=stranger)
-    with ape.reverts("auctions: zero receiver"):
-        system.auctions.yank_auction(event.auction_id, ZERO, sender=owner)
+        system.auctions.yank_auction(event.auction_id, sender=stranger)
 
-    tx = system.auctions.yank_auction(event.auction_id, owner, sender=owner)
+    tx = system.auctions.yank_auction(event.auction_id, sender=owner)
 
     assert tx.return_value == owe
-    assert weth.balanceOf(owner) == lot_left
+    assert weth.balanceOf(owner) == 0
+    assert vault.collateral_of(underwater, weth) == posted + lot_left  # back in the ledger
     assert vault.debt_of(underwater) == debt - owe
     assert system.auctions.auction_of(underwater) == 0
+    with ape.reverts("auctions: auction already settled"):
+        system.auctions.yank_auction(event.auction_id, sender=owner)
 
 
 # ---------------------------------------------------------------- wiring and bad input
@@ -298,7 +300,7 @@ def test_settle_auction__no_auction_house__reverts(project, system, owner, keepe
     with ape.reverts("auctions: no auction house"):
         auctions.settle_auction(1, sender=keeper)
     with ape.reverts("auctions: no auction house"):
-        auctions.yank_auction(1, owner, sender=owner)
+        auctions.yank_auction(1, sender=owner)
 
 
 def test_set_auction_house__checks_its_wiring_once(project, system, owner, stranger):
