@@ -124,19 +124,22 @@ def yank_auction(auction_id: uint256) -> uint256:
             the debt again and nothing it covers is written off. Returns the debt repaid.
     """
     ownable._check_owner()
+    return self._end(auction_id)
+
+
+@external
+def end_auction(auction_id: uint256) -> uint256:
+    """
+    @notice End running auction `auction_id` once its account owes nothing (it repaid, or other collateral
+            was sold): anyone may call. The unsold lot returns to the account's collateral in the vault's
+            ledger, and whatever the auction raised goes to the borrower. Returns the debt repaid (0).
+    """
     house: address = self.auction_house
     assert house != empty(address), "auctions: no auction house"
     info: IDutchAuction.AuctionInfo = staticcall IDutchAuction(house).auction_info(auction_id)
-    assert self.auction_of[info.account] == auction_id, "auctions: auction already settled"
-    extcall IDutchAuction(house).yank(auction_id, self)
-    info = staticcall IDutchAuction(house).auction_info(auction_id)
-    # dev: credited before the settlement judges the account; `add_collateral` pulls exactly the lot from here
-    if info.lot != 0:
-        assert extcall IERC20(info.collateral).approve(vault, info.lot, default_return_value=True), (
-            "auctions: approve failed"
-        )
-        extcall ILendingVault(vault).add_collateral(info.collateral, info.lot, info.account)
-    return self._settle_and_close(auction_id, info)
+    assert info.account != empty(address), "auctions: unknown auction"
+    assert staticcall ILendingVault(vault).debt_of(info.account) == 0, "auctions: debt not covered"
+    return self._end(auction_id)
 
 
 @external
@@ -167,6 +170,27 @@ def set_auction_house(auction_house: address):
     assert staticcall IDutchAuction(auction_house).base_asset() == base_asset, "auctions: auction base mismatch"
     self.auction_house = auction_house
     log IAuctionSettlement.AuctionHouseSet(auction_house=auction_house)
+
+
+@internal
+def _end(auction_id: uint256) -> uint256:
+    """
+    @notice Stop running auction `auction_id`, credit its unsold lot to the account's collateral in the ledger
+            (before the settlement judges the account), and settle it.
+    """
+    house: address = self.auction_house
+    assert house != empty(address), "auctions: no auction house"
+    info: IDutchAuction.AuctionInfo = staticcall IDutchAuction(house).auction_info(auction_id)
+    assert self.auction_of[info.account] == auction_id, "auctions: auction already settled"
+    extcall IDutchAuction(house).yank(auction_id, self)
+    info = staticcall IDutchAuction(house).auction_info(auction_id)
+    # dev: `add_collateral` pulls exactly the lot from here
+    if info.lot != 0:
+        assert extcall IERC20(info.collateral).approve(vault, info.lot, default_return_value=True), (
+            "auctions: approve failed"
+        )
+        extcall ILendingVault(vault).add_collateral(info.collateral, info.lot, info.account)
+    return self._settle_and_close(auction_id, info)
 
 
 @internal

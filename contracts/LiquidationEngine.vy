@@ -185,16 +185,24 @@ def liquidate(account: address, collateral: address, max_repay: uint256) -> (uin
         house = staticcall IAuctionSettlement(auctions_).auction_house()
         if house != empty(address):
             pool: ILiquidationQueue.PoolParams = staticcall ILiquidationQueue(queue).pool_params(collateral)
+            scale: uint256 = self._load_config(collateral).scale
+            # dev: an auction sells the engine's own slice, whatever max_repay the caller chose (Maker's `bark`
+            # takes no size from its caller), so nobody opens a tiny auction to block the account
             sale = liquidation_plan._auction_slice(
                 snap.collateral_amount - fill.collateral,
-                target,
+                liquidation_plan._target_repay(
+                    snap.debt, snap.debt_value, max_value(uint256), params & MASK_60, params >> 180
+                ),
                 repaid,
                 snap.collateral_price,
                 snap.base_price,
                 pool.max_slot * pool.premium_step,
-                self._load_config(collateral).scale,
+                scale,
                 _BASE_UNIT,
             )
+            # dev: no auction of a lot worth less than dust_value; what is left is then closed as dust or waits
+            if conversions._value(sale.lot, snap.collateral_price, scale, False) < params >> 180:
+                sale = empty(liquidation_plan.Slice)
 
     # dev: close the account (dust to the reserve account, debt written off) when what is left is dust: nothing
     # at auction, every asset priced, and what is left worth less than dust_value or nothing that can be sold

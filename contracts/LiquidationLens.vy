@@ -193,6 +193,14 @@ def preview_liquidation(account: address, collateral: address) -> ILiquidationEn
             (staticcall ILiquidationEngine(engine).collateral_config(collateral)).scale,
             _BASE_UNIT,
         )
+        # dev: the engine opens no auction of a lot worth less than dust_value
+        if conversions._value(
+            sale.lot,
+            snap.collateral_price,
+            (staticcall ILiquidationEngine(engine).collateral_config(collateral)).scale,
+            False,
+        ) < staticcall ILiquidationEngine(engine).dust_value():
+            sale = empty(liquidation_plan.Slice)
     preview.repay = repaid
     preview.seized = fill.collateral
     preview.funds = fill.raised
