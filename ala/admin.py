@@ -39,6 +39,7 @@ CONTRACTS = {
     "LendingVault": "vault",
     "LiquidationQueue": "queue",
     "LiquidationEngine": "engine",
+    "AuctionSettlement": "auctions",
     "DutchAuction": "auction",
 }
 
