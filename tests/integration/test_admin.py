@@ -394,7 +394,14 @@ def test_set_rate_model__owner_points_the_vault_at_a_new_model(admin, auction_sy
 
 def test_ownership__two_steps_to_a_multisig__every_contract(admin, auction_system, owner, accounts, refused):
     multisig = accounts[13]
-    contracts = ["PriceOracle", "LendingVault", "LiquidationQueue", "LiquidationEngine", "DutchAuction"]
+    contracts = [
+        "PriceOracle",
+        "LendingVault",
+        "LiquidationQueue",
+        "LiquidationEngine",
+        "AuctionSettlement",
+        "DutchAuction",
+    ]
 
     offered = admin.json("transfer-ownership", multisig.address, account=owner)
 
@@ -402,7 +409,7 @@ def test_ownership__two_steps_to_a_multisig__every_contract(admin, auction_syste
     assert {r["pending_owner"] for r in admin.json("owners")} == {multisig.address}
     proposal = admin.json("accept-ownership", "--calldata", multisig.address)
     assert [p["to"] for p in proposal] == [
-        getattr(auction_system, a).address for a in ("oracle", "vault", "queue", "engine", "auction")
+        getattr(auction_system, a).address for a in ("oracle", "vault", "queue", "engine", "auctions", "auction")
     ]
     assert {p["data"] for p in proposal} == {"0x" + function_signature_to_4byte_selector("accept_ownership()").hex()}
     refused(
@@ -413,7 +420,7 @@ def test_ownership__two_steps_to_a_multisig__every_contract(admin, auction_syste
 
     accepted = admin.json("accept-ownership", account=multisig)
 
-    assert len(accepted["sent"]) == 5
+    assert len(accepted["sent"]) == 6
     assert {(r["owner"], r["pending_owner"]) for r in admin.json("owners")} == {(multisig.address, ZERO)}
     refused(
         "fees",
