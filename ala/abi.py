@@ -164,6 +164,7 @@ ENGINE_QUEUE = Function("queue()", "(address)")
 ENGINE_ORACLE = Function("oracle()", "(address)")
 ENGINE_BASE_ASSET = Function("base_asset()", "(address)")
 AUCTION_HOUSE = Function("auction_house()", "(address)")
+ENGINE_AUCTIONS = Function("auctions()", "(address)")
 AUCTION_OF = Function("auction_of(address)", "(uint256)")
 AUCTION_BOOKED = Function("auction_booked(uint256)", "(uint256)")
 SETTLE_AUCTION = Function("settle_auction(uint256)", "(uint256)")
@@ -252,7 +253,7 @@ NEW_TRANSMISSION_OCR2 = Event(
     " uint32 observationsTimestamp, int192[] observations, bytes observers, int192 juelsPerFeeCoinTokens,"
     " bytes32 configDigest, uint40 epochAndRound)"
 )
-AUCTION_HOUSE_SET = Event("AuctionHouseSet(address indexed auction_house)")
+AUCTIONS_SET = Event("AuctionsSet(address indexed auctions)")
 FEEDS_SET = Event("FeedsSet(address indexed asset, address[] feeds, uint256 max_age, uint256 max_spread)")
 ASSET_REMOVED = Event("AssetRemoved(address indexed asset)")
 
@@ -265,15 +266,14 @@ KEEPER_SURFACE: dict[str, list[Function | Event]] = {
         ENGINE_ORACLE,
         LIQUIDATION,
         ENGINE_BASE_ASSET,
-        AUCTION_HOUSE,
-        AUCTION_OF,
-        AUCTION_BOOKED,
-        SETTLE_AUCTION,
+        ENGINE_AUCTIONS,
+        AUCTIONS_SET,
         COLLATERAL_CONFIGURED,
         RISK_LIMITS_SET,
         KEEPER_FEE,
     ],
     "LiquidationLens": [LIQUIDATABLE, PREVIEW_LIQUIDATION, ACCOUNTS_HEALTH, LENS_ENGINE],
+    "AuctionSettlement": [AUCTION_HOUSE, AUCTION_OF, AUCTION_BOOKED, SETTLE_AUCTION],
     "DutchAuction": [NEXT_AUCTION_ID, AUCTION_INFO_OF, AUCTION_STATUS, TAKE, REDO],
     "LendingVault": [
         COLLATERAL_OF,

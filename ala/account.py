@@ -118,8 +118,8 @@ def _ratio(x: int) -> float | None:
 
 def threshold_ramps(system: System) -> dict[str, Any]:
     """Running ramps, from the engine's events (it keeps their targets in packed storage only): per collateral
-    symbol {liq_ltv: target, ends_at}, and for the market {base_risk_factor, liq_risk_ratio, liq_leverage:
-    targets, ends_at}."""
+    symbol {liq_ltv: target, risk_factor: target, ends_at} (the two ramp together), and for the market
+    {base_risk_factor, liq_risk_ratio, liq_leverage: targets, ends_at}."""
     engine = system.engine
     head = engine.chain_manager.blocks.head
     now, height = head.timestamp, head.number
@@ -130,8 +130,9 @@ def threshold_ramps(system: System) -> dict[str, Any]:
             continue
         last = logs[-1]
         ends_at = engine.chain_manager.blocks[last.block_number].timestamp + RAMP_TIME
-        if ends_at > now and engine.collateral_config(token).liq_ltv != last.liq_ltv:
-            ramps[symbol] = {"liq_ltv": last.liq_ltv / WAD, "ends_at": ends_at}
+        config = engine.collateral_config(token)
+        if ends_at > now and (config.liq_ltv != last.liq_ltv or config.risk_factor != last.risk_factor):
+            ramps[symbol] = {"liq_ltv": last.liq_ltv / WAD, "risk_factor": last.risk_factor / WAD, "ends_at": ends_at}
     logs = list(engine.RiskLimitsSet.range(system.block, height + 1))
     if logs and logs[-1].ramp_end > now:
         last = logs[-1]

@@ -48,6 +48,7 @@ CONTRACTS = {
     "LendingVault": "vault",
     "LiquidationQueue": "queue",
     "LiquidationEngine": "engine",
+    "AuctionSettlement": "auctions",
     "DutchAuction": "auction",
 }
 
@@ -275,17 +276,23 @@ def _last_log(system: System, event: Any, **topics: Any) -> Any:
     return last
 
 
-def collateral_target(system: System, asset: Any) -> tuple[dict[str, int], int, int]:
-    """An asset's configured (max_ltv, liq_ltv, risk_factor) -> (targets, liq_ltv in force, ramp end or 0)."""
+COLLATERAL_THRESHOLDS = ("liq_ltv", "risk_factor")
+
+
+def collateral_target(system: System, asset: Any) -> tuple[dict[str, int], dict[str, int], int]:
+    """An asset's configured (max_ltv, liq_ltv, risk_factor) -> (targets, liq_ltv and risk_factor in force, ramp end
+    or 0). Both thresholds ramp together, over one window from the asset's last change."""
     config = system.engine.collateral_config(asset)
     values = {"max_ltv": config.max_ltv, "liq_ltv": config.liq_ltv, "risk_factor": config.risk_factor}
+    in_force = {name: values[name] for name in COLLATERAL_THRESHOLDS}
     log = _last_log(system, system.engine.CollateralConfigured, asset=asset.address)
     ramp_end = 0
-    if log is not None and int(log.liq_ltv) != config.liq_ltv:
-        # dev: a ramp runs exactly while the value in force differs from the target; it started at the last change
+    if log is not None and any(int(getattr(log, name)) != in_force[name] for name in COLLATERAL_THRESHOLDS):
+        # dev: a ramp runs exactly while a value in force differs from its target; it started at the last change
         ramp_end = log.timestamp + RAMP_TIME
-        values["liq_ltv"] = int(log.liq_ltv)
-    return values, config.liq_ltv, ramp_end
+        for name in COLLATERAL_THRESHOLDS:
+            values[name] = int(getattr(log, name))
+    return values, in_force, ramp_end
 
 
 def pool_target(system: System, asset: Any) -> tuple[dict[str, int], dict[str, int], int]:
@@ -572,15 +579,13 @@ def _collateral_rules(system: System, asset: Any, new: dict, old: dict, call: Ca
         "configure_collateral",
         "engine: max_ltv must be below liq_ltv",
     )
-    if new["liq_ltv"] != in_force:
-        call.ramps.append(
-            Ramp(
-                f"{call.subject} liq_ltv",
-                show(in_force, "wad"),
-                show(new["liq_ltv"], "wad"),
-                _now() + 1 + RAMP_TIME,
-            )
-        )
+    # dev: the engine ramps both thresholds together once either changes: each that moves gets a line
+    if new["liq_ltv"] != in_force or new["risk_factor"] != config.risk_factor:
+        for name, now in (("liq_ltv", in_force), ("risk_factor", config.risk_factor)):
+            if new[name] != now:
+                call.ramps.append(
+                    Ramp(f"{call.subject} {name}", show(now, "wad"), show(new[name], "wad"), _now() + 1 + RAMP_TIME)
+                )
 
 
 def _risk_limits_rules(system: System, asset: Any, new: dict, old: dict, call: Call) -> None:
@@ -967,8 +972,7 @@ def diff(system: System, params: SystemParams, project: Any) -> list[Row]:
         in_force: dict[str, int] = {}
         ramp_end = 0
         if function == "configure_collateral":
-            chain_values, liq_now, ramp_end = collateral_target(system, asset)
-            in_force = {"liq_ltv": liq_now}
+            chain_values, in_force, ramp_end = collateral_target(system, asset)
         elif function == "set_risk_limits":
             chain_values, in_force, ramp_end = risk_limits_target(system)
         elif function == "set_pool_params":

@@ -128,7 +128,7 @@ class Demo:
         system = deploy_system(project, owner, self.params, chain, feed_proxies=True)
         path = write_deployment(system, ecosystem, network)
         self.say(f"deployed on {ecosystem}:{network} at block {system.block}: {path}")
-        for name in ("oracle", "vault", "queue", "engine", "lens", "auction"):
+        for name in ("oracle", "vault", "queue", "engine", "lens", "auction", "auctions"):
             if getattr(system, name) is not None:
                 self.say(f"  {name:<7} {getattr(system, name).address}")
         if self.thin:
@@ -217,7 +217,7 @@ class Demo:
             logs = list(system.engine.Liquidation.range(last_block + 1, head + 1))
             repaid_total += sum(Decimal(log.repaid) for log in logs) / base_unit
             if system.auction is not None:
-                settled = system.engine.AuctionSettled.range(last_block + 1, head + 1)
+                settled = system.auctions.AuctionSettled.range(last_block + 1, head + 1)
                 repaid_total += sum(Decimal(log.repaid) for log in settled) / base_unit
             last_block = head
             timeline.hours.append(step.at / 3600)

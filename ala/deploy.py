@@ -32,6 +32,7 @@ class System:
     lens: Any
     tokens: dict[str, Any] = field(default_factory=dict)  # symbol -> token (base included)
     auction: Any = None  # the DutchAuction house, when the parameters ask for one
+    auctions: Any = None  # the AuctionSettlement that opens and books its auctions, with the house
     feeds: dict[str, list[Any]] = field(default_factory=dict)  # symbol -> feeds
     block: int = 0
     # symbol -> the Chainlink-style proxies in front of `feeds` (what the oracle holds), when deployed with proxies
@@ -57,6 +58,7 @@ class System:
             "engine": self.engine.address,
             "lens": self.lens.address,
             "auction": self.auction.address if self.auction is not None else "",
+            "auctions": self.auctions.address if self.auctions is not None else "",
             "tokens": {s: t.address for s, t in self.tokens.items()},
             "feeds": {s: [f.address for f in fs] for s, fs in (self.proxies or self.feeds).items()},
             **({"aggregators": {s: [f.address for f in fs] for s, fs in self.feeds.items()}} if self.proxies else {}),
@@ -183,9 +185,9 @@ def deploy_system(
     engine.set_close_ratio(wad(params.close_ratio), sender=sender)
     engine.set_dust_value(wad(params.dust_value), sender=sender)
     engine.set_fees(wad(params.keeper_fee), wad(params.protocol_fee), sender=sender)
-    auction = None
+    auction = auctions = None
     if params.auction is not None:
-        auction = deploy_auction(project, sender, params, base, oracle, vault, engine)
+        auction, auctions = deploy_auction(project, sender, params, base, oracle, vault, engine)
 
     return System(
         params=params,
@@ -199,15 +201,18 @@ def deploy_system(
         feeds=feeds,
         block=start_block,
         auction=auction,
+        auctions=auctions,
         proxies=proxies,
     )
 
 
 def deploy_auction(project: Any, sender: Any, params: SystemParams, base: Any, oracle: Any, vault: Any, engine: Any):
-    """Deploy the Dutch-auction house for `engine` (which receives its proceeds), set it up, wire it."""
+    """Deploy the auction settlement of `engine` and its Dutch-auction house (the settlement kicks, yanks and
+    receives the proceeds), set the house up, wire both. Returns (house, settlement)."""
     a = params.auction
     unit = 10**params.base.decimals
-    auction = project.DutchAuction.deploy(base, oracle, engine, vault, engine, sender=sender)
+    auctions = project.AuctionSettlement.deploy(engine, sender=sender)
+    auction = project.DutchAuction.deploy(base, oracle, auctions, vault, auctions, sender=sender)
     # the floor must stay below the cusp after each call: raise whichever moves up first
     if wad(a.floor) < auction.cusp():
         auction.set_curve(wad(a.cut), a.step, wad(a.floor), sender=sender)
@@ -217,15 +222,17 @@ def deploy_auction(project: Any, sender: Any, params: SystemParams, base: Any, o
         auction.set_curve(wad(a.cut), a.step, wad(a.floor), sender=sender)
     auction.set_incentive(int(a.tip * unit), wad(a.chip), sender=sender)
     auction.set_dust(int(a.dust * unit), sender=sender)
-    engine.set_auction_house(auction, sender=sender)
-    return auction
+    auctions.set_auction_house(auction, sender=sender)
+    engine.set_auctions(auctions, sender=sender)
+    return auction, auctions
 
 
 def code_sizes(project: Any, system: System, provider: Any, deployer: Any) -> dict[str, int]:
     """Bytes of code each deployable has on the node (runtime plus the immutables appended to it), as EIP-170
-    counts them; an auction house is deployed for the measure when the system has none."""
+    counts them; an auction settlement and house are deployed for the measure when the system has none."""
+    auctions = system.auctions or project.AuctionSettlement.deploy(system.engine, sender=deployer)
     auction = system.auction or project.DutchAuction.deploy(
-        system.base, system.oracle, system.engine, system.vault, system.engine, sender=deployer
+        system.base, system.oracle, auctions, system.vault, auctions, sender=deployer
     )
     addresses = {
         "PriceOracle": system.oracle.address,
@@ -235,6 +242,7 @@ def code_sizes(project: Any, system: System, provider: Any, deployer: Any) -> di
         "LiquidationEngine": system.engine.address,
         "LiquidationLens": system.lens.address,
         "DutchAuction": auction.address,
+        "AuctionSettlement": auctions.address,
     }
     return {name: len(provider.get_code(address)) for name, address in addresses.items()}
 
@@ -261,6 +269,7 @@ def load_system(project: Any, path: str | Path, params: SystemParams) -> System:
         engine=project.LiquidationEngine.at(data["engine"]),
         lens=project.LiquidationLens.at(data["lens"]),
         auction=project.DutchAuction.at(data["auction"]) if data.get("auction") else None,
+        auctions=project.AuctionSettlement.at(data["auctions"]) if data.get("auctions") else None,
         tokens=tokens,
         feeds=feeds,
         block=int(data["block"]),

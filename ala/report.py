@@ -111,7 +111,9 @@ def _fallbacks(system: System, start: int, end: int, queue_repaid: Decimal, bad_
     out: dict[str, Any] = {}
     if system.auction is not None:
         opened = list(system.engine.AuctionOpened.range(start, end + 1))
-        settled = list(system.engine.AuctionSettled.range(start, end + 1))
+        settled = list(system.auctions.AuctionSettled.range(start, end + 1))
+        # the settlement has the engine close an account its auction left with dust: `write_off`, collateral 0x0
+        closes = [log for log in system.engine.Liquidation.range(start, end + 1) if int(str(log.collateral), 16) == 0]
         taken = list(system.auction.AuctionTaken.range(start, end + 1))
         redone = list(system.auction.AuctionRedone.range(start, end + 1))
         auction_repaid = sum(Decimal(log.repaid) for log in settled) / base_unit
@@ -123,7 +125,7 @@ def _fallbacks(system: System, start: int, end: int, queue_repaid: Decimal, bad_
             "redos": len(redone),
             "debt_repaid": _fmt(auction_repaid),
             "refunded_to_borrowers": _fmt(sum(Decimal(log.refunded) for log in settled) / base_unit),
-            "written_off_at_settlement": _fmt(sum(Decimal(log.bad_debt) for log in settled) / base_unit),
+            "written_off_at_settlement": _fmt(sum(Decimal(log.bad_debt) for log in closes) / base_unit),
         }
     trips = list(system.oracle.BreakerTripped.range(start, end + 1))
     confirmed = list(system.oracle.PriceConfirmed.range(start, end + 1))

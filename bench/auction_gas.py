@@ -29,7 +29,7 @@ SCENARIOS = {
     "liquidate_opens_auction": "wired engine, no bids: the whole slice (tab 7,500 USDA) goes to a new auction",
     "liquidate_queue_then_auction": "wired engine: one slot raises 3,000 USDA, the rest goes to an auction",
     "take_wired_whole_tab": "wired engine: raises the auction's whole tab (the base goes to the engine)",
-    "settle_auction": "books a finished auction's proceeds on the vault and releases the account",
+    "settle_auction": "books a finished auction's proceeds on the vault (the settlement repays), releases the account",
     "redo_wired": "wired engine: after tail, fresh top from the oracle, no incentive",
 }
 
@@ -164,7 +164,7 @@ def measure_wired_auction_gas(project: Any, accounts: Any, chain: Any) -> dict[s
     def settle() -> Any:
         auction_id, _ = opened()
         house.take(auction_id, MAX_UINT, MAX_UINT, taker, b"", sender=taker)
-        return engine.settle_auction(auction_id, sender=keeper)
+        return system.auctions.settle_auction(auction_id, sender=keeper)
 
     def redo() -> Any:
         auction_id, tx = opened()

@@ -17,12 +17,13 @@
         fill the queue. Liquidations against a collateral whose oracle circuit
         breaker is tripped wait until the oracle accepts the new price.
         When the bid pools cannot raise what a liquidation needs and an auction
-        house is wired, the unfilled remainder of the slice goes to a Dutch
-        auction: the collateral worth the unrepaid debt at the queue's top-slot
-        price leaves for the auction house, which starts selling it at that price.
-        `settle_auction` (anyone; `liquidate` does it too) books what the auction
-        raised as repayment, returns any surplus to the borrower, and when it ends
-        with a shortfall and no collateral value left, writes the debt off. An
+        settlement with its house is wired, the unfilled remainder of the slice goes
+        to a Dutch auction: the collateral worth the unrepaid debt at the queue's
+        top-slot price leaves for the auction house, which starts selling it at that
+        price. The settlement (AuctionSettlement.vy, its own contract since the engine
+        ran out of room) books what an auction raised as repayment; `liquidate` has it
+        settle the account's auction first. `write_off` (anyone) closes an account
+        left owing with only dust, which an auction that sold out short can leave. An
         account is not liquidated again while its auction runs.
 @license MIT
 @custom:contract-name LiquidationEngine
@@ -32,7 +33,7 @@ from interfaces import ILiquidationEngine
 from interfaces import ILendingVault
 from interfaces import ILiquidationQueue
 from interfaces import IPriceOracle
-from interfaces import IDutchAuction
+from interfaces import IAuctionSettlement
 from ethereum.ercs import IERC20
 from ethereum.ercs import IERC20Detailed
 
@@ -74,12 +75,12 @@ MASK_128: constant(uint256) = 2**128 - 1
 MASK_40: constant(uint256) = 2**40 - 1
 # Collateral assets the vault lists, at most (ILendingVault.collateral_assets).
 MAX_COLLATERALS: constant(uint256) = 8
-# A change of a liquidation threshold (an asset's liq_ltv, or the market's base_risk_factor,
+# A change of a liquidation input (an asset's liq_ltv and risk_factor, or the market's base_risk_factor,
 # liq_risk_ratio and liq_leverage) ramps linearly over this long, seconds (as Curve ramps A): no account
-# becomes liquidatable by a parameter step.
+# becomes liquidatable by a parameter step (invariant 12).
 RAMP_TIME: constant(uint256) = 86400
 # `_config` word: max_ltv (bits 0-63) | liq_ltv (64-127) | risk_factor (128-191), WAD each;
-# decimals (192-199) | listed flag (200) | end of a running liq_ltv ramp (208-247; 0: none)
+# decimals (192-199) | listed flag (200) | end of a running liq_ltv / risk_factor ramp (208-247; 0: none)
 DECIMALS_SHIFT: constant(uint256) = 192
 LISTED: constant(uint256) = 1 << 200
 RAMP_SHIFT: constant(uint256) = 208
@@ -98,20 +99,14 @@ base_asset: public(immutable(address))
 # 10**decimals of the base asset.
 _BASE_UNIT: immutable(uint256)
 
-# The Dutch-auction house selling what the bid pools cannot fund; empty: no fallback. Wired once by the
-# owner, as the auction house is deployed after the engine (it needs the engine's address).
-auction_house: public(address)
-# Account -> id of its auction not yet settled to the end; 0: none. At most one per account.
-auction_of: public(HashMap[address, uint256])
-# Auction id -> base it raised that has been booked on the vault, base units.
-auction_booked: public(HashMap[uint256, uint256])
-# Account -> auction surplus it could not be sent (its transfer failed), base units; `claim_refund` pays it.
-refunds: public(HashMap[address, uint256])
+# The auction settlement (AuctionSettlement.vy) that opens and books the Dutch auctions selling what the bid
+# pools cannot fund; empty: no fallback. Wired once by the owner, as it is deployed after the engine.
+auctions: public(address)
 
 # Asset -> its risk parameters, one word (see DECIMALS_SHIFT); 0: not listed.
 _config: HashMap[address, uint256]
-# Asset -> the liq_ltv a running ramp started from, WAD.
-_liq_ramps: HashMap[address, uint256]
+# Asset -> the liq_ltv (bits 0-63) and risk_factor (64-127) a running ramp started from, WAD each.
+_ramps_from: HashMap[address, uint256]
 # The market's liquidation thresholds (see LIMITS_RAMP_SHIFT).
 _liq_limits: uint256
 # The three thresholds in force when the running ramp started, packed as in _liq_limits.
@@ -153,10 +148,10 @@ def liquidate(account: address, collateral: address, max_repay: uint256) -> (uin
     assert account != empty(address), "engine: zero account"
     assert max_repay != 0, "engine: zero max repay"
     assert not staticcall IPriceOracle(oracle).liquidations_paused(collateral), "engine: liquidations paused"
-    running: uint256 = self.auction_of[account]
-    if running != 0:
-        self._settle_auction(running, staticcall IDutchAuction(self.auction_house).auction_info(running))
-        assert self.auction_of[account] == 0, "engine: auction running"
+    # dev: what the account's auction raised is booked before the account is judged
+    auctions_: address = self.auctions
+    if auctions_ != empty(address):
+        assert not extcall IAuctionSettlement(auctions_).settle_account(account), "engine: auction running"
     self._check_listed(collateral)
     position: ILendingVault.Position = extcall ILendingVault(vault).prepare_liquidation(account)
     snap: ILiquidationEngine.LiquidationSnapshot = empty(ILiquidationEngine.LiquidationSnapshot)
@@ -186,20 +181,28 @@ def liquidate(account: address, collateral: address, max_repay: uint256) -> (uin
     # dev: the auction house is read only when the queue fell short, so a full fill does not pay for it
     house: address = empty(address)
     sale: liquidation_plan.Slice = empty(liquidation_plan.Slice)
-    if fill.raised < funds:
-        house = self.auction_house
+    if fill.raised < funds and auctions_ != empty(address):
+        house = staticcall IAuctionSettlement(auctions_).auction_house()
         if house != empty(address):
             pool: ILiquidationQueue.PoolParams = staticcall ILiquidationQueue(queue).pool_params(collateral)
+            scale: uint256 = self._load_config(collateral).scale
+            # dev: an auction sells the engine's own slice, whatever max_repay the caller chose (Maker's `bark`
+            # takes no size from its caller), so nobody opens a tiny auction to block the account
             sale = liquidation_plan._auction_slice(
                 snap.collateral_amount - fill.collateral,
-                target,
+                liquidation_plan._target_repay(
+                    snap.debt, snap.debt_value, max_value(uint256), params & MASK_60, params >> 180
+                ),
                 repaid,
                 snap.collateral_price,
                 snap.base_price,
                 pool.max_slot * pool.premium_step,
-                self._load_config(collateral).scale,
+                scale,
                 _BASE_UNIT,
             )
+            # dev: no auction of a lot worth less than dust_value; what is left is then closed as dust or waits
+            if conversions._value(sale.lot, snap.collateral_price, scale, False) < params >> 180:
+                sale = empty(liquidation_plan.Slice)
 
     # dev: close the account (dust to the reserve account, debt written off) when what is left is dust: nothing
     # at auction, every asset priced, and what is left worth less than dust_value or nothing that can be sold
@@ -221,8 +224,7 @@ def liquidate(account: address, collateral: address, max_repay: uint256) -> (uin
         )
     if sale.lot != 0:
         extcall ILendingVault(vault).settle_liquidation(account, collateral, sale.lot, house, 0, 0, False)
-        auction_id: uint256 = extcall IDutchAuction(house).kick(account, collateral, sale.lot, sale.tab, sale.top)
-        self.auction_of[account] = auction_id
+        auction_id: uint256 = extcall IAuctionSettlement(auctions_).kick(account, collateral, sale.lot, sale.tab, sale.top)
         log ILiquidationEngine.AuctionOpened(
             auction_id=auction_id, account=account, collateral=collateral, lot=sale.lot, tab=sale.tab, top=sale.top
         )
@@ -242,66 +244,57 @@ def liquidate(account: address, collateral: address, max_repay: uint256) -> (uin
     return repaid, fill.collateral
 
 
-@external
-def settle_auction(auction_id: uint256) -> uint256:
-    """
-    @notice Book what auction `auction_id` raised since the last settlement as repayment of its
-            account's debt (anyone may call; `liquidate` settles the account's auction first).
-            Base beyond the current debt (the borrower repaid meanwhile) goes to the borrower.
-            Once the auction has ended, the account may be liquidated again, and a shortfall
-            left with no collateral value is written off as bad debt. Returns the debt repaid.
-    """
-    house: address = self.auction_house
-    assert house != empty(address), "engine: no auction house"
-    info: IDutchAuction.AuctionInfo = staticcall IDutchAuction(house).auction_info(auction_id)
-    assert info.account != empty(address), "engine: unknown auction"
-    assert self.auction_of[info.account] == auction_id, "engine: auction already settled"
-    return self._settle_auction(auction_id, info)
+
 
 
 @external
-def yank_auction(auction_id: uint256, receiver: address) -> uint256:
+def set_auctions(auctions: address):
     """
-    @notice Owner only. End a running auction (for example when the borrower can no longer receive
-            the collateral its final take would return, which makes that take revert), send its
-            unsold collateral to `receiver` and settle it. Returns the debt repaid.
+    @notice Owner only, once: wire the auction settlement (its engine must be this engine).
     """
     ownable._check_owner()
-    assert receiver != empty(address), "engine: zero receiver"
-    house: address = self.auction_house
-    assert house != empty(address), "engine: no auction house"
-    extcall IDutchAuction(house).yank(auction_id, receiver)
-    return self._settle_auction(auction_id, staticcall IDutchAuction(house).auction_info(auction_id))
+    assert self.auctions == empty(address), "engine: auctions already set"
+    assert auctions != empty(address), "engine: zero auctions"
+    assert staticcall IAuctionSettlement(auctions).engine() == self, "engine: auctions of another engine"
+    self.auctions = auctions
+    log ILiquidationEngine.AuctionsSet(auctions=auctions)
 
 
 @external
-def claim_refund(receiver: address) -> uint256:
+def write_off(account: address) -> uint256:
     """
-    @notice Send the caller's held auction surplus (`refunds`) to `receiver`. Returns the amount.
+    @notice Close an account that still owes while what it holds is dust (invariant 9): anyone may call,
+            for instance after an auction sold its last collateral short. Its dust goes to the reserves and
+            its debt is written off, reserves first. Reverts unless the account is liquidatable, has no
+            auction running, holds only priced assets and those are dust. Returns the bad debt.
     """
-    assert receiver != empty(address), "engine: zero receiver"
-    amount: uint256 = self.refunds[msg.sender]
-    assert amount != 0, "engine: no refund"
-    self.refunds[msg.sender] = 0
-    transfers._push(base_asset, receiver, amount)
-    log ILiquidationEngine.RefundClaimed(account=msg.sender, receiver=receiver, amount=amount)
-    return amount
-
-
-@external
-def set_auction_house(auction_house: address):
-    """
-    @notice Owner only, once: wire the Dutch-auction house (its engine and beneficiary must be
-            this engine, and its base asset the vault's).
-    """
-    ownable._check_owner()
-    assert self.auction_house == empty(address), "engine: auction house already set"
-    assert auction_house != empty(address), "engine: zero auction house"
-    assert staticcall IDutchAuction(auction_house).engine() == self, "engine: auction house of another engine"
-    assert staticcall IDutchAuction(auction_house).beneficiary() == self, "engine: auction proceeds go elsewhere"
-    assert staticcall IDutchAuction(auction_house).base_asset() == base_asset, "engine: auction base mismatch"
-    self.auction_house = auction_house
-    log ILiquidationEngine.AuctionHouseSet(auction_house=auction_house)
+    auctions_: address = self.auctions
+    # dev: the settlement calls this right after releasing the account (and is locked then: no view into it)
+    if auctions_ != empty(address) and msg.sender != auctions_:
+        assert staticcall IAuctionSettlement(auctions_).auction_of(account) == 0, "engine: auction running"
+    position: ILendingVault.Position = extcall ILendingVault(vault).prepare_liquidation(account)
+    snap: ILiquidationEngine.LiquidationSnapshot = empty(ILiquidationEngine.LiquidationSnapshot)
+    worth: uint256 = 0
+    priced: bool = False
+    # dev: judged against no collateral, every asset counts in `worth`
+    snap, worth, priced = self._judge(position, empty(address))
+    assert snap.liquidatable, "engine: healthy"
+    assert priced and self._is_dust(worth, self._params >> 180), "engine: not dust"
+    bad_debt: uint256 = extcall ILendingVault(vault).settle_liquidation(account, empty(address), 0, self, 0, 0, True)
+    log ILiquidationEngine.Liquidation(
+        account=account,
+        collateral=empty(address),
+        keeper=msg.sender,
+        repaid=0,
+        seized=0,
+        funds=0,
+        keeper_fee=0,
+        protocol_fee=0,
+        first_slot=0,
+        last_slot=0,
+        bad_debt=bad_debt,
+    )
+    return bad_debt
 
 
 @external
@@ -392,9 +385,10 @@ def dust_value() -> uint256:
 def configure_collateral(collateral: address, max_ltv: uint256, liq_ltv: uint256, risk_factor: uint256):
     """
     @notice Owner only. List `collateral` (on the vault too) or change its parameters: max_ltv < liq_ltv
-            <= 97%, risk_factor <= 100%. A listed asset's liq_ltv moves to the new value linearly over
-            RAMP_TIME seconds from where it is now (`collateral_config` shows it), so no account becomes
-            liquidatable by the step; max_ltv must also stay below the current liq_ltv.
+            <= 97%, risk_factor <= 100%. A listed asset's liq_ltv and risk_factor move to the new values
+            linearly over RAMP_TIME seconds from where they are now (`collateral_config` shows them), so no
+            account becomes liquidatable by the step; max_ltv (at once) must also stay below the current
+            liq_ltv, and opening paths use the stricter of the risk factor in force and its target.
     """
     ownable._check_owner()
     assert collateral != empty(address), "engine: zero asset"
@@ -408,10 +402,12 @@ def configure_collateral(collateral: address, max_ltv: uint256, liq_ltv: uint256
     current: uint256 = liq_ltv
     ramp_end: uint256 = 0
     if identity != 0:
-        current = self._load_config(collateral).liq_ltv
-        if liq_ltv != current:
+        in_force: ILiquidationEngine.CollateralConfig = self._load_config(collateral)
+        current = in_force.liq_ltv
+        # dev: both thresholds of the asset ramp together from the values in force, over one window
+        if liq_ltv != current or risk_factor != in_force.risk_factor:
             ramp_end = block.timestamp + RAMP_TIME
-            self._liq_ramps[collateral] = current
+            self._ramps_from[collateral] = current | (in_force.risk_factor << 64)
     else:
         assert collateral.is_contract, "engine: collateral not a contract"
         decimals: uint8 = staticcall IERC20Detailed(collateral).decimals()
@@ -501,71 +497,6 @@ def set_fees(keeper_fee: uint256, protocol_fee: uint256):
     log ILiquidationEngine.FeesSet(keeper_fee=keeper_fee, protocol_fee=protocol_fee)
 
 
-@internal
-def _settle_auction(auction_id: uint256, info: IDutchAuction.AuctionInfo) -> uint256:
-    """
-    @notice Book the base auction `auction_id` (`info`: its auction_info now) raised since its last
-            settlement (the auction house sent it to this engine) and, once the auction has ended,
-            release its account.
-    """
-    fresh: uint256 = info.raised - self.auction_booked[auction_id]
-    if fresh == 0 and not info.finished:
-        return 0
-    self.auction_booked[auction_id] = info.raised
-    # dev: settle_liquidation books at the stored index: bring it up to date first
-    extcall ILendingVault(vault).accrue_interest()
-    debt: uint256 = staticcall ILendingVault(vault).debt_of(info.account)
-    repaid: uint256 = min(fresh, debt)
-    bad_debt: uint256 = 0
-    if repaid != 0:
-        transfers._push(base_asset, vault, repaid)
-    if repaid != 0 or (info.finished and debt != 0):
-        # dev: an ended auction leaves a shortfall to write off only when what is left is dust (invariant 9)
-        write_off: bool = info.finished and debt > repaid
-        if write_off:
-            snap: ILiquidationEngine.LiquidationSnapshot = empty(ILiquidationEngine.LiquidationSnapshot)
-            worth: uint256 = 0
-            priced: bool = False
-            # dev: judged against no collateral, every asset counts in `worth`
-            snap, worth, priced = self._judge(staticcall ILendingVault(vault).position_of(info.account), empty(address))
-            write_off = priced and self._is_dust(worth, self._params >> 180)
-        bad_debt = extcall ILendingVault(vault).settle_liquidation(
-            info.account, info.collateral, 0, self, repaid, 0, write_off
-        )
-    if fresh > repaid:
-        self._refund(info.account, fresh - repaid)
-    if info.finished:
-        self.auction_of[info.account] = 0
-    log ILiquidationEngine.AuctionSettled(
-        auction_id=auction_id,
-        account=info.account,
-        repaid=repaid,
-        refunded=fresh - repaid,
-        finished=info.finished,
-        bad_debt=bad_debt,
-    )
-    return repaid
-
-
-@internal
-def _refund(account: address, amount: uint256):
-    """
-    @notice Send an auction surplus to its borrower; when the transfer fails (a token that blocks the
-            account), keep it for `claim_refund`, so that the settlement itself never fails.
-    """
-    success: bool = False
-    response: Bytes[32] = b""
-    success, response = raw_call(
-        base_asset,
-        abi_encode(account, amount, method_id=method_id("transfer(address,uint256)")),
-        max_outsize=32,
-        revert_on_failure=False,
-    )
-    if success and len(response) != 0:
-        success = convert(response, bool)
-    if not success:
-        self.refunds[account] += amount
-        log ILiquidationEngine.RefundHeld(account=account, amount=amount)
 
 
 # ---------------------------------------------------------------- internal: risk
@@ -618,6 +549,9 @@ def _totals(
         if opening:
             # dev: rounds down (favours the protocol); the factor is exactly WAD while the asset's k is 0
             config.max_ltv = config.max_ltv * staticcall IPriceOracle(oracle).ltv_factor(asset) // WAD
+            # dev: a new position is judged by the stricter of the risk factor in force and its ramp's target
+            # (Aave applies a new LTV to new borrows at once), so none opens only to be liquidated by the ramp
+            config.risk_factor = max(config.risk_factor, (self._config[asset] >> 128) & MASK_64)
         t = risk._add(
             t,
             conversions._value(position.amounts[i], prices[i], config.scale, False),
@@ -730,13 +664,16 @@ def _lerp(old: uint256, new: uint256, ramp_end: uint256) -> uint256:
 def _load_config(collateral: address) -> ILiquidationEngine.CollateralConfig:
     packed: uint256 = self._config[collateral]
     liq_ltv: uint256 = (packed >> 64) & MASK_64
+    risk_factor: uint256 = (packed >> 128) & MASK_64
     ramp_end: uint256 = (packed >> RAMP_SHIFT) & MASK_40
     if ramp_end > block.timestamp:
-        liq_ltv = self._lerp(self._liq_ramps[collateral], liq_ltv, ramp_end)
+        start: uint256 = self._ramps_from[collateral]
+        liq_ltv = self._lerp(start & MASK_64, liq_ltv, ramp_end)
+        risk_factor = self._lerp(start >> 64, risk_factor, ramp_end)
     return ILiquidationEngine.CollateralConfig(
         max_ltv=packed & MASK_64,
         liq_ltv=liq_ltv,
-        risk_factor=(packed >> 128) & MASK_64,
+        risk_factor=risk_factor,
         scale=10 ** ((packed >> DECIMALS_SHIFT) & 255),
         listed=(packed >> 200) & 1,
     )

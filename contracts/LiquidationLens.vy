@@ -19,6 +19,7 @@ from interfaces import ILiquidationEngine
 from interfaces import ILendingVault
 from interfaces import ILiquidationQueue
 from interfaces import IPriceOracle
+from interfaces import IAuctionSettlement
 from ethereum.ercs import IERC20Detailed
 
 implements: ILiquidationLens
@@ -73,7 +74,7 @@ def liquidatable(accounts: DynArray[address, MAX_BATCH]) -> DynArray[bool, MAX_B
     @notice For each account, whether `engine.liquidate` would pass the threshold check now against
             at least one collateral: an account breaching a threshold reads false while every
             collateral it holds has its liquidations paused by the oracle's breaker, and while
-            it has an auction not yet settled to the end (`engine.auction_of`; `settle_auction` it).
+            it has an auction not yet settled to the end (the settlement's `auction_of`; `settle_auction` it).
             A collateral whose price cannot be read counts as worthless and cannot be liquidated against
             (invariant 10): the batch answers all the same.
     """
@@ -88,7 +89,7 @@ def liquidatable(accounts: DynArray[address, MAX_BATCH]) -> DynArray[bool, MAX_B
         flag: bool = risk._liquidatable(
             self._totals(position, market), limits.base_risk_factor, limits.liq_risk_ratio, limits.liq_leverage
         )
-        if flag and staticcall ILiquidationEngine(engine).auction_of(account) != 0:
+        if flag and self._auction_of(account) != 0:
             flag = False
         if flag:
             # dev: at least one collateral it holds must be open to liquidation
@@ -157,7 +158,7 @@ def preview_liquidation(account: address, collateral: address) -> ILiquidationEn
     snap: ILiquidationEngine.LiquidationSnapshot = self._judge(position, collateral, self._market_of(position.assets))
     if not snap.liquidatable or snap.collateral_amount == 0:
         return empty(ILiquidationEngine.LiquidationPreview)
-    if staticcall ILiquidationEngine(engine).auction_of(account) != 0:
+    if self._auction_of(account) != 0:
         return empty(ILiquidationEngine.LiquidationPreview)
     preview: ILiquidationEngine.LiquidationPreview = empty(ILiquidationEngine.LiquidationPreview)
     preview.liquidatable = True
@@ -180,7 +181,7 @@ def preview_liquidation(account: address, collateral: address) -> ILiquidationEn
     protocol_cut: uint256 = 0
     repaid, protocol_cut = liquidation_plan._split(fill.raised, fill.keeper_cut, snap.debt, protocol_fee)
     sale: liquidation_plan.Slice = empty(liquidation_plan.Slice)
-    if fill.raised < funds and staticcall ILiquidationEngine(engine).auction_house() != empty(address):
+    if fill.raised < funds and self._auction_house() != empty(address):
         pool: ILiquidationQueue.PoolParams = staticcall ILiquidationQueue(queue).pool_params(collateral)
         sale = liquidation_plan._auction_slice(
             snap.collateral_amount - fill.collateral,
@@ -192,6 +193,14 @@ def preview_liquidation(account: address, collateral: address) -> ILiquidationEn
             (staticcall ILiquidationEngine(engine).collateral_config(collateral)).scale,
             _BASE_UNIT,
         )
+        # dev: the engine opens no auction of a lot worth less than dust_value
+        if conversions._value(
+            sale.lot,
+            snap.collateral_price,
+            (staticcall ILiquidationEngine(engine).collateral_config(collateral)).scale,
+            False,
+        ) < staticcall ILiquidationEngine(engine).dust_value():
+            sale = empty(liquidation_plan.Slice)
     preview.repay = repaid
     preview.seized = fill.collateral
     preview.funds = fill.raised
@@ -202,6 +211,27 @@ def preview_liquidation(account: address, collateral: address) -> ILiquidationEn
     preview.auction_lot = sale.lot
     preview.auction_tab = sale.tab
     return preview
+
+
+@internal
+@view
+def _auction_of(account: address) -> uint256:
+    """
+    @notice The auction of `account` the engine's settlement has not settled to the end; 0: none.
+    """
+    auctions: address = staticcall ILiquidationEngine(engine).auctions()
+    if auctions == empty(address):
+        return 0
+    return staticcall IAuctionSettlement(auctions).auction_of(account)
+
+
+@internal
+@view
+def _auction_house() -> address:
+    auctions: address = staticcall ILiquidationEngine(engine).auctions()
+    if auctions == empty(address):
+        return empty(address)
+    return staticcall IAuctionSettlement(auctions).auction_house()
 
 
 @internal

@@ -142,7 +142,7 @@ def set_guardian(ecosystem, network, deployment, params_path, alias, as_json, gu
 # ---------------------------------------------------------------- engine, vault, queue parameters
 
 
-@command("collateral", "A listed collateral's max_ltv, liq_ltv (ramps over a day) and risk_factor")
+@command("collateral", "A listed collateral's max_ltv, liq_ltv and risk_factor (both thresholds ramp over a day)")
 @click.argument("symbol")
 @click.option("--max-ltv")
 @click.option("--liq-ltv")

@@ -19,7 +19,8 @@ from ala.rpc import Call, RpcClient, call
 # Events the keeper follows, by the contract that emits them.
 VAULT_EVENTS = (abi.COLLATERAL_ADDED, abi.BORROWED)
 # Risk-parameter changes: the vault emits them today, the engine after the split; both are followed.
-PARAMETER_EVENTS = (abi.COLLATERAL_CONFIGURED, abi.RISK_LIMITS_SET, abi.AUCTION_HOUSE_SET)
+# The engine's AuctionsSet: its auction settlement (and with it the house, set before) was wired after start.
+PARAMETER_EVENTS = (abi.COLLATERAL_CONFIGURED, abi.RISK_LIMITS_SET, abi.AUCTIONS_SET)
 QUEUE_EVENTS = (abi.BID_SUBMITTED, abi.BID_ACTIVATED)
 ORACLE_EVENTS = (abi.FEEDS_SET, abi.ASSET_REMOVED)
 # A new round of an aggregator (proxies emit nothing: the keeper listens to the aggregators behind them)
@@ -39,6 +40,8 @@ class ChainReader:
         self.queue = to_checksum_address(queue)
         self.sender = sender
         self.oracle = ""
+        # the engine's auction settlement (AuctionSettlement.vy); "" until `auction_house` finds one
+        self.auctions = ""
         # the block reads run against: "latest", or {"blockHash": ...} once a step has pinned its head
         self.tag: Any = "latest"
 
@@ -73,7 +76,12 @@ class ChainReader:
         return to_checksum_address(self._one(self.engine, abi.ENGINE_BASE_ASSET))
 
     def auction_house(self) -> str:
-        return self._one(self.engine, abi.AUCTION_HOUSE)
+        """The house of the engine's auction settlement (the settlement is remembered), or the zero address."""
+        auctions = self._one(self.engine, abi.ENGINE_AUCTIONS)
+        if int(auctions, 16) == 0:
+            return auctions
+        self.auctions = to_checksum_address(auctions)
+        return self._one(self.auctions, abi.AUCTION_HOUSE)
 
     def next_auction_id(self, house: str) -> int:
         return self._one(house, abi.NEXT_AUCTION_ID)
@@ -126,10 +134,10 @@ class ChainReader:
         return self._read(house, abi.AUCTION_STATUS.encode(auction_id))
 
     def auction_booked(self, auction_id: int) -> Call:
-        return self._read(self.engine, abi.AUCTION_BOOKED.encode(auction_id))
+        return self._read(self.auctions, abi.AUCTION_BOOKED.encode(auction_id))
 
     def auction_of(self, account: str) -> Call:
-        return self._read(self.engine, abi.AUCTION_OF.encode(account))
+        return self._read(self.auctions, abi.AUCTION_OF.encode(account))
 
     def balance_of(self, token: str, owner: str) -> Call:
         return self._read(token, abi.BALANCE_OF.encode(owner))
@@ -156,7 +164,7 @@ class ChainReader:
         return self.oracle, abi.POKE.encode(asset)
 
     def settle_auction(self, auction_id: int) -> tuple[str, str]:
-        return self.engine, abi.SETTLE_AUCTION.encode(auction_id)
+        return self.auctions, abi.SETTLE_AUCTION.encode(auction_id)
 
     def redo(self, house: str, auction_id: int) -> tuple[str, str]:
         return house, abi.REDO.encode(auction_id, self.sender)

@@ -20,7 +20,7 @@ RACE_REASONS = (
     "engine: no such collateral",
     "queue: bid not pending",
     "engine: auction running",
-    "engine: auction already settled",
+    "auctions: auction already settled",
     "auction: not running",
 )
 NONCE_WORDS = ("nonce too low", "nonce too high", "invalid nonce", "nonce has already been used", "old nonce")

@@ -220,7 +220,7 @@ class Discovery:
                     k.liquidations.full_scan_needed()  # thresholds moved
                     k.liquidations.refresh_assets = True
                     k.breakers.assets = None
-                elif source == chain.engine.lower() and topic0 == abi.AUCTION_HOUSE_SET.topic:
+                elif source == chain.engine.lower() and topic0 == abi.AUCTIONS_SET.topic:
                     k.auctions.stale = True  # wired (or rewired) after start: read it again this step
                 elif source == queue and topic0 == abi.BID_SUBMITTED.topic:
                     event = abi.BID_SUBMITTED.decode(entry)

@@ -30,7 +30,7 @@ ROLES = ["owner", "new_owner", "guardian", "engine", "keeper", "lender", "borrow
 
 @dataclass(frozen=True)
 class Privilege:
-    contract: str  # PriceOracle | LendingVault | LiquidationQueue | LiquidationEngine | DutchAuction
+    contract: str  # a deployable: PriceOracle, LendingVault, … AuctionSettlement, DutchAuction
     function: str
     args: Any  # market -> the arguments of a call the allowed roles can make
     allowed: tuple[str, ...]
@@ -47,11 +47,12 @@ def _kick(m) -> None:
 
 
 def _wired_auction(m) -> None:
-    """The auction house wired to the engine, and `other_borrower`'s WBTC (no bids stand for it) at auction."""
-    m.engine.set_auction_house(m.auction, sender=m.roles["owner"])
+    """The settlement's house wired to the engine, and `other_borrower`'s WBTC (no bids stand for it) at auction."""
+    m.system.auctions.set_auction_house(m.system.settled_house, sender=m.roles["owner"])
+    m.engine.set_auctions(m.system.auctions, sender=m.roles["owner"])
     m.actions.set_price("WBTC", 20_000)
     m.engine.liquidate(m.roles["other_borrower"], m.wbtc, 2**256 - 1, sender=m.roles["keeper"])
-    assert m.engine.auction_of(m.roles["other_borrower"]) == 1
+    assert m.system.auctions.auction_of(m.roles["other_borrower"]) == 1
 
 
 def _fund_incentives(m) -> None:
@@ -210,22 +211,39 @@ PRIVILEGES: list[Privilege] = [
     Privilege("LiquidationEngine", "set_fees", lambda m: (5 * 10**15, 5 * 10**15), ("owner",), NOT_OWNER),
     Privilege(
         "LiquidationEngine",
-        "set_auction_house",
-        lambda m: (m.auction,),
+        "set_auctions",
+        lambda m: (m.system.auctions,),
         ("owner",),
         NOT_OWNER,
-        notes="once; then 'engine: auction house already set'",
-    ),
-    Privilege(
-        "LiquidationEngine",
-        "yank_auction",
-        lambda m: (1, m.roles["owner"]),
-        ("owner",),
-        NOT_OWNER,
-        notes="ends a running auction; the unsold lot goes to the receiver",
-        prepare=_wired_auction,
+        notes="once; then 'engine: auctions already set'",
     ),
     *_ownership("LiquidationEngine"),
+    Privilege(
+        "AuctionSettlement",
+        "settle_account",
+        lambda m: (m.roles["borrower"],),
+        ("engine",),
+        "auctions: not engine",
+        notes="books what the account's auction raised (at the start of a liquidation)",
+    ),
+    Privilege(
+        "AuctionSettlement",
+        "set_auction_house",
+        lambda m: (m.system.settled_house,),
+        ("owner",),
+        NOT_OWNER,
+        notes="once; then 'auctions: auction house already set'",
+    ),
+    Privilege(
+        "AuctionSettlement",
+        "yank_auction",
+        lambda m: (1,),
+        ("owner",),
+        NOT_OWNER,
+        notes="ends a running auction; the unsold lot goes back to the account's collateral in the ledger",
+        prepare=_wired_auction,
+    ),
+    *_ownership("AuctionSettlement"),
     Privilege(
         "DutchAuction",
         "kick",
@@ -275,6 +293,7 @@ ATTRIBUTE = {
     "LendingVault": "vault",
     "LiquidationQueue": "queue",
     "LiquidationEngine": "engine",
+    "AuctionSettlement": "auctions",
     "DutchAuction": "auction",
 }
 
@@ -288,9 +307,12 @@ def roles(market, accounts, project, owner):
     market.roles["new_owner"] = accounts[13]
     # a token the engine has not listed (the vault's listing hook is the engine's alone)
     market.unlisted = project.MockERC20.deploy("NEW", "NEW", 18, sender=owner)
-    # an auction house for the engine, not wired yet (wiring it is one of the owner's powers)
+    # an auction house whose engine is the `engine` role (its own privileges), and the engine's auction settlement
+    # with a house of its own, neither wired yet (wiring them is one of the owner's powers)
     s = market.system
     s.auction = project.DutchAuction.deploy(s.base, s.oracle, s.engine, s.vault, s.engine, sender=owner)
+    s.auctions = project.AuctionSettlement.deploy(s.engine, sender=owner)
+    s.settled_house = project.DutchAuction.deploy(s.base, s.oracle, s.auctions, s.vault, s.auctions, sender=owner)
     return market.roles
 
 

@@ -27,7 +27,7 @@ DEAD = "0x000000000000000000000000000000000000dEaD"
 def auction_system(system, project, owner):
     """The shared system with a Dutch-auction house wired, as `[auction]` in a parameter file deploys it."""
     system.params = replace(system.params, auction=AuctionParams())
-    system.auction = deploy_auction(
+    system.auction, system.auctions = deploy_auction(
         project, owner, system.params, system.base, system.oracle, system.vault, system.engine
     )
     return system
@@ -130,6 +130,22 @@ def test_collateral__ramp_json__ends_a_day_after_the_block(admin, auction_system
     block = chain.blocks[out["sent"][0]["block"]]
     assert abs(ramp["ends_at"] - (block.timestamp + DAY)) <= 30
     assert {c["parameter"] for c in out["calls"][0]["changes"]} == {"liq_ltv", "max_ltv"}
+
+
+def test_collateral__risk_factor_with_debt__ramps_and_diff_shows_target_and_value_in_force(
+    admin, auction_system, owner, debt, chain
+):
+    """risk_factor ramps like liq_ltv: the call prints its ramp, the engine's view shows the value in force, and the
+    diff reads the target from the event."""
+    weth = auction_system.tokens["WETH"]
+    out = admin.json("collateral", "WETH", "--risk-factor", "0.5", account=owner)
+
+    ramp = out["calls"][0]["ramps"][0]
+    assert (ramp["parameter"], ramp["start"], ramp["end"]) == ("WETH risk_factor", "0.1", "0.5")
+    assert auction_system.engine.collateral_config(weth).risk_factor < WAD // 2  # still ramping up from 0.1
+    row = next(r for r in admin.json("diff")["rows"] if (r["asset"], r["parameter"]) == ("WETH", "risk_factor"))
+    assert (row["file"], row["chain"], row["differs"]) == ("0.1", "0.5", True)
+    assert 0.1 <= float(row["in_force"]) < 0.5 and row["ramp_end"] > chain.blocks.head.timestamp
 
 
 @pytest.mark.parametrize(
@@ -431,7 +447,14 @@ def test_set_rate_model__owner_points_the_vault_at_a_new_model(admin, auction_sy
 
 def test_ownership__two_steps_to_a_multisig__every_contract(admin, auction_system, owner, accounts, refused):
     multisig = accounts[13]
-    contracts = ["PriceOracle", "LendingVault", "LiquidationQueue", "LiquidationEngine", "DutchAuction"]
+    contracts = [
+        "PriceOracle",
+        "LendingVault",
+        "LiquidationQueue",
+        "LiquidationEngine",
+        "AuctionSettlement",
+        "DutchAuction",
+    ]
 
     offered = admin.json("transfer-ownership", multisig.address, account=owner)
 
@@ -439,7 +462,7 @@ def test_ownership__two_steps_to_a_multisig__every_contract(admin, auction_syste
     assert {r["pending_owner"] for r in admin.json("owners")} == {multisig.address}
     proposal = admin.json("accept-ownership", "--calldata", multisig.address)
     assert [p["to"] for p in proposal] == [
-        getattr(auction_system, a).address for a in ("oracle", "vault", "queue", "engine", "auction")
+        getattr(auction_system, a).address for a in ("oracle", "vault", "queue", "engine", "auctions", "auction")
     ]
     assert {p["data"] for p in proposal} == {"0x" + function_signature_to_4byte_selector("accept_ownership()").hex()}
     refused(
@@ -450,7 +473,7 @@ def test_ownership__two_steps_to_a_multisig__every_contract(admin, auction_syste
 
     accepted = admin.json("accept-ownership", account=multisig)
 
-    assert len(accepted["sent"]) == 5
+    assert len(accepted["sent"]) == 6
     assert {(r["owner"], r["pending_owner"]) for r in admin.json("owners")} == {(multisig.address, ZERO)}
     refused(
         "fees",
@@ -523,14 +546,15 @@ def test_diff_apply_diff__changed_parameter_file__no_difference_after_apply(
     assert len(applied["sent"]) == len(applied["calls"]) == owner.nonce - nonce
     after = admin.run("diff", params=changed).output.splitlines()
     assert after[0] == "no difference: the chain holds every parameter of the file"
-    # the thresholds are on their way and GOLD's premium step is queued for its standing bids: the chain holds the
-    # file's values as targets, and says so
+    # the thresholds are on their way (a risk_factor ramps like a liq_ltv) and GOLD's premium step is queued for its
+    # standing bids: the chain holds the file's values as targets, and says so
     assert [line.split(" in force ")[0] for line in after[1:]] == [
         "ramp running: WETH liq_ltv",
+        "ramp running: WBTC risk_factor",
         "queued: GOLD premium_step",
         "ramp running: liq_risk_ratio",
     ]
-    assert after[2].split(", becomes ")[1].startswith("0.02 at ")
+    assert after[3].split(", becomes ")[1].startswith("0.02 at ")
     assert after[1].split(", moving to ")[1].startswith("0.83 until ")
     assert admin.json("diff", params=changed)["differences"] == 0
 

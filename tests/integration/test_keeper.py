@@ -358,11 +358,11 @@ def test_keeper__auction_house__read_at_start_and_again_only_when_the_engine_wir
     keeper.step()
     assert reads == [1] and keeper.auctions.house == ""  # none yet, and not asked again at every head
 
-    house = project.DutchAuction.deploy(
-        system.base, system.oracle, system.engine, system.vault, system.engine, sender=owner
-    )
-    system.engine.set_auction_house(house, sender=owner)
+    auctions = project.AuctionSettlement.deploy(system.engine, sender=owner)
+    house = project.DutchAuction.deploy(system.base, system.oracle, auctions, system.vault, auctions, sender=owner)
+    auctions.set_auction_house(house, sender=owner)
+    system.engine.set_auctions(auctions, sender=owner)
     keeper.step()
 
-    assert reads == [1, 1]  # the engine's AuctionHouseSet made it look again
+    assert reads == [1, 1]  # the engine's AuctionsSet made it look again
     assert keeper.auctions.house == house.address

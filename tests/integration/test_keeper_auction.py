@@ -51,7 +51,7 @@ def test_keeper__no_bids__liquidates_into_auctions_and_does_not_take_without_a_m
 
     assert report.liquidations_mined == 2
     assert opened_auctions(system) == 2
-    assert sorted(system.engine.auction_of(b) for b in borrowers) == [1, 2]
+    assert sorted(system.auctions.auction_of(b) for b in borrowers) == [1, 2]
     assert report.takes_sent == 0 and report.settles_sent == 0
     # nothing liquidatable while the auctions run
     assert system.lens.liquidatable(borrowers) == [False, False]
@@ -60,7 +60,7 @@ def test_keeper__no_bids__liquidates_into_auctions_and_does_not_take_without_a_m
 def test_keeper__take_margin__buys_below_the_reference_then_settles(system, underwater, make_keeper, keeper):
     actions, borrowers = underwater
     make_keeper().run_once()  # open the auctions
-    first = {b: system.engine.auction_of(b) for b in borrowers}
+    first = {b: system.auctions.auction_of(b) for b in borrowers}
     debts = {b: system.vault.debt_of(b) for b in borrowers}
     actions.mint("USDA", keeper, 100_000, keeper)  # base to pay with (the keeper approves the auction house itself)
     # the auctions start at the top slot (10% below the oracle): a 5% margin takes at once
@@ -77,7 +77,7 @@ def test_keeper__take_margin__buys_below_the_reference_then_settles(system, unde
     raised = {b.address: 0 for b in borrowers}
     for auction_id in range(1, system.auction.next_auction_id()):
         info = system.auction.auction_info(auction_id)
-        assert system.engine.auction_booked(auction_id) == info.raised
+        assert system.auctions.auction_booked(auction_id) == info.raised
         raised[info.account] += info.raised
     for b in borrowers:
         assert system.vault.debt_of(b) == debts[b] - raised[b.address]

@@ -176,6 +176,8 @@ class FallbackMachine(RuleBasedStateMachine):
         self.engine, self.vault, self.oracle = s.engine.address, s.vault.address, s.oracle.address
         self.lens = s.lens.address
         self.house, self.queue = s.auction.address, s.queue.address
+        # the engine's auction settlement: it opens, books and releases the auctions
+        self.settlement = s.auctions.address
         # a restored snapshot does not rewind the node's clock: pin the next block a second after the head
         self.now = self.fast.head()[1] + 1
         self.fast.set_next_timestamp(self.now)
@@ -251,7 +253,7 @@ class FallbackMachine(RuleBasedStateMachine):
         return words(self.call(self.lens, "account_health(address)", account))
 
     def running_auction(self, account: str) -> int:
-        return word(self.call(self.engine, "auction_of(address)", account))
+        return word(self.call(self.settlement, "auction_of(address)", account))
 
     def info(self, auction_id: int) -> list[int]:
         return words(self.call(self.house, "auction_info(uint256)", auction_id))
@@ -486,7 +488,7 @@ class FallbackMachine(RuleBasedStateMachine):
         if stingy:
             expect = "auction: too expensive"
         held_before = self.balance(symbol, self.m.taker)
-        base_before, engine_before = self.balance("USDA", self.m.taker), self.balance("USDA", self.engine)
+        base_before, engine_before = self.balance("USDA", self.m.taker), self.balance("USDA", self.settlement)
         wallet_before = self.balance(symbol, account)
         receipt = self.send(
             self.m.taker,
@@ -503,7 +505,7 @@ class FallbackMachine(RuleBasedStateMachine):
             return
         assert self.balance(symbol, self.m.taker) - held_before == bought
         assert base_before - self.balance("USDA", self.m.taker) == owe
-        assert self.balance("USDA", self.engine) - engine_before == owe, "proceeds go to the engine"
+        assert self.balance("USDA", self.settlement) - engine_before == owe, "proceeds go to the settlement"
         info = self.info(auction_id)
         assert (info[2], info[3]) == ((lot - bought, tab - owe) if not info[8] else (info[2], info[3]))
         if info[8] and tab - owe == 0:
@@ -531,11 +533,11 @@ class FallbackMachine(RuleBasedStateMachine):
     def anyone_settles(self, k):
         auction_id = self.auctions[k % len(self.auctions)]
         account = f"0x{self.info(auction_id)[0]:040x}"
-        expect = None if self.running_auction(account) == auction_id else "engine: auction already settled"
+        expect = None if self.running_auction(account) == auction_id else "auctions: auction already settled"
         reserves, assets = word(self.call(self.vault, "reserves()")), word(self.call(self.vault, "totalAssets()"))
-        if self.send(self.m.bidders[1], self.engine, "settle_auction(uint256)", auction_id, expect=expect):
+        if self.send(self.m.bidders[1], self.settlement, "settle_auction(uint256)", auction_id, expect=expect):
             info = self.info(auction_id)
-            assert word(self.call(self.engine, "auction_booked(uint256)", auction_id)) == info[5]
+            assert word(self.call(self.settlement, "auction_booked(uint256)", auction_id)) == info[5]
             assert (self.running_auction(account) == 0) == bool(info[8]), "settled and finished release the account"
             self.check_bad_debt(account, reserves, assets)
 
@@ -610,7 +612,7 @@ class FallbackMachine(RuleBasedStateMachine):
     @invariant()
     def invariant_1_token_conservation(self):
         """Collateral: the vault holds every posted unit, the auction house every unit it sells. Base: the
-        engine holds exactly the refunds it keeps plus the proceeds it has not booked yet."""
+        settlement holds exactly the refunds it keeps plus the proceeds it has not booked yet."""
         m = self.m
         infos = {i: self.info(i) for i in self.auctions}
         for symbol in SYMBOLS:
@@ -622,10 +624,10 @@ class FallbackMachine(RuleBasedStateMachine):
             assert word(self.call(self.house, "held(address)", token)) == selling
             assert self.balance(symbol, self.house) >= selling
         unbooked = sum(
-            info[5] - word(self.call(self.engine, "auction_booked(uint256)", i)) for i, info in infos.items()
+            info[5] - word(self.call(self.settlement, "auction_booked(uint256)", i)) for i, info in infos.items()
         )
-        refunds = sum(word(self.call(self.engine, "refunds(address)", b)) for b in m.borrowers)
-        assert self.balance("USDA", self.engine) == refunds + unbooked
+        refunds = sum(word(self.call(self.settlement, "refunds(address)", b)) for b in m.borrowers)
+        assert self.balance("USDA", self.settlement) == refunds + unbooked
         assert self.balance("USDA", self.vault) >= word(self.call(self.vault, "cash()"))
 
     @invariant()
@@ -699,7 +701,7 @@ class FallbackMachine(RuleBasedStateMachine):
         for auction_id in self.auctions:
             account, _, lot, tab, due, raised, top, started_at, finished = self.info(auction_id)
             assert raised == due - tab
-            booked = word(self.call(self.engine, "auction_booked(uint256)", auction_id))
+            booked = word(self.call(self.settlement, "auction_booked(uint256)", auction_id))
             assert booked <= raised
             if not finished:
                 price = word(self.call(self.house, "auction_price(uint256)", auction_id))
@@ -813,7 +815,7 @@ def test_fallbacks__scripted_crash__every_mechanism_in_turn(fallback_market, cha
         "revert: auction: too expensive",
         "redo",
         "auction raised its tab",
-        "revert: engine: auction already settled",
+        "revert: auctions: auction already settled",
         "revert: engine: exceeds max ltv",
         "configure_collateral",
     ):

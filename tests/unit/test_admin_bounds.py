@@ -30,7 +30,7 @@ SUBJECT = {"set_min_sources": "GOLD"}
 @pytest.fixture(scope="module")
 def wired(system, project, owner):
     system.params = replace(system.params, auction=AuctionParams())
-    system.auction = deploy_auction(
+    system.auction, system.auctions = deploy_auction(
         project, owner, system.params, system.base, system.oracle, system.vault, system.engine
     )
     gold, first = system.tokens["GOLD"], system.feeds["GOLD"][0]

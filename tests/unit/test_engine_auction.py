@@ -71,7 +71,7 @@ def test_liquidate__queue_covers_the_slice__no_auction(actions, system, underwat
     actions.bid(bidder, "WETH", 0, 50_000)
     tx = system.engine.liquidate(underwater, weth, MAX_UINT, sender=keeper)
     assert system.engine.AuctionOpened.from_receipt(tx) == []
-    assert system.engine.auction_of(underwater) == 0
+    assert system.auctions.auction_of(underwater) == 0
     assert system.auction.next_auction_id() == 1
 
 
@@ -104,7 +104,7 @@ def test_liquidate__no_bids__auctions_the_whole_slice_from_the_top_slot_price(
     assert vault.debt_of(underwater) == debt
     info = auction.auction_info(event.auction_id)
     assert (info.account, info.lot, info.tab, info.top, info.finished) == (underwater.address, lot, tab, top, False)
-    assert engine.auction_of(underwater) == event.auction_id
+    assert system.auctions.auction_of(underwater) == event.auction_id
     # not liquidated again while the auction runs
     assert system.lens.liquidatable([underwater]) == [False]
     assert not system.lens.preview_liquidation(underwater, weth).liquidatable
@@ -151,23 +151,24 @@ def test_take_whole_tab_then_settle__repays_the_tab_and_releases_the_account(
 
     bought, owe = auction.take(event.auction_id, MAX_UINT, MAX_UINT, taker, b"", sender=taker).return_value
     assert owe == event.tab and bought <= event.lot
-    # the proceeds wait in the engine until settled (anyone may settle)
-    assert base.balanceOf(engine) == owe
-    assert engine.auction_of(underwater) == event.auction_id
+    # the proceeds wait in the auction settlement until settled (anyone may settle)
+    assert base.balanceOf(system.auctions) == owe and base.balanceOf(engine) == 0
+    assert system.auctions.auction_of(underwater) == event.auction_id
 
-    tx = engine.settle_auction(event.auction_id, sender=keeper)
+    tx = system.auctions.settle_auction(event.auction_id, sender=keeper)
 
-    settled = engine.AuctionSettled.from_receipt(tx)[0]
-    assert (settled.repaid, settled.refunded, settled.finished, settled.bad_debt) == (owe, 0, True, 0)
+    settled = system.auctions.AuctionSettled.from_receipt(tx)[0]
+    assert (settled.repaid, settled.refunded, settled.finished) == (owe, 0, True)
+    assert engine.Liquidation.from_receipt(tx) == []  # nothing to close: no write-off was asked
     assert tx.return_value == owe
     assert vault.debt_of(underwater) == debt - owe
-    assert base.balanceOf(engine) == 0
-    assert engine.auction_of(underwater) == 0
-    assert engine.auction_booked(event.auction_id) == owe
+    assert base.balanceOf(engine) == 0 == base.balanceOf(system.auctions)
+    assert system.auctions.auction_of(underwater) == 0
+    assert system.auctions.auction_booked(event.auction_id) == owe
     # the unsold rest of the lot (rounding only, at the top price) went back to the borrower
     assert weth.balanceOf(underwater) - wallet == event.lot - bought
-    with ape.reverts("engine: auction already settled"):
-        engine.settle_auction(event.auction_id, sender=keeper)
+    with ape.reverts("auctions: auction already settled"):
+        system.auctions.settle_auction(event.auction_id, sender=keeper)
 
 
 def test_partial_takes__each_settlement_books_what_is_new(actions, system, underwater, keeper, taker, weth):
@@ -176,17 +177,17 @@ def test_partial_takes__each_settlement_books_what_is_new(actions, system, under
     debt = vault.debt_of(underwater)
 
     _, first = auction.take(event.auction_id, WAD, MAX_UINT, taker, b"", sender=taker).return_value
-    assert engine.settle_auction(event.auction_id, sender=keeper).return_value == first
+    assert system.auctions.settle_auction(event.auction_id, sender=keeper).return_value == first
     assert vault.debt_of(underwater) == debt - first
     # nothing new: a no-op that still leaves the account blocked
-    tx = engine.settle_auction(event.auction_id, sender=keeper)
-    assert tx.return_value == 0 and engine.AuctionSettled.from_receipt(tx) == []
-    assert engine.auction_of(underwater) == event.auction_id
+    tx = system.auctions.settle_auction(event.auction_id, sender=keeper)
+    assert tx.return_value == 0 and system.auctions.AuctionSettled.from_receipt(tx) == []
+    assert system.auctions.auction_of(underwater) == event.auction_id
 
     _, second = auction.take(event.auction_id, WAD, MAX_UINT, taker, b"", sender=taker).return_value
-    engine.settle_auction(event.auction_id, sender=keeper)
+    system.auctions.settle_auction(event.auction_id, sender=keeper)
     assert vault.debt_of(underwater) == debt - first - second
-    assert engine.auction_booked(event.auction_id) == first + second
+    assert system.auctions.auction_booked(event.auction_id) == first + second
 
 
 def test_liquidate__settles_a_finished_auction_first(actions, system, underwater, bidder, keeper, taker, weth, chain):
@@ -201,7 +202,7 @@ def test_liquidate__settles_a_finished_auction_first(actions, system, underwater
 
     tx = engine.liquidate(underwater, weth, MAX_UINT, sender=keeper)
 
-    settled = engine.AuctionSettled.from_receipt(tx)[0]
+    settled = system.auctions.AuctionSettled.from_receipt(tx)[0]
     assert (settled.auction_id, settled.repaid, settled.finished) == (event.auction_id, owe, True)
     liquidation = engine.Liquidation.from_receipt(tx)[0]
     assert liquidation.repaid > 0
@@ -222,14 +223,16 @@ def test_auction_sells_the_last_collateral_short__settlement_writes_off_the_rest
 
     bought, owe = auction.take(event.auction_id, MAX_UINT, MAX_UINT, taker, b"", sender=taker).return_value
     assert bought == event.lot and owe < event.tab
-    tx = engine.settle_auction(event.auction_id, sender=keeper)
+    tx = system.auctions.settle_auction(event.auction_id, sender=keeper)
 
-    settled = engine.AuctionSettled.from_receipt(tx)[0]
+    settled = system.auctions.AuctionSettled.from_receipt(tx)[0]
     assert (settled.repaid, settled.finished) == (owe, True)
-    assert settled.bad_debt == 15_000 * USDA - owe
-    assert vault.BadDebtWrittenOff.from_receipt(tx)[0].amount == settled.bad_debt
+    # the settlement has the engine close the account: it holds nothing, so the rest is bad debt
+    written = engine.Liquidation.from_receipt(tx)[0].bad_debt
+    assert written == 15_000 * USDA - owe
+    assert vault.BadDebtWrittenOff.from_receipt(tx)[0].amount == written
     assert vault.debt_of(underwater) == 0
-    assert engine.auction_of(underwater) == 0
+    assert system.auctions.auction_of(underwater) == 0
 
 
 def test_borrower_repays_during_the_auction__the_surplus_goes_back_to_the_borrower(
@@ -243,13 +246,13 @@ def test_borrower_repays_during_the_auction__the_surplus_goes_back_to_the_borrow
     wallet = base.balanceOf(underwater)
 
     _, owe = auction.take(event.auction_id, MAX_UINT, MAX_UINT, taker, b"", sender=taker).return_value
-    tx = engine.settle_auction(event.auction_id, sender=keeper)
+    tx = system.auctions.settle_auction(event.auction_id, sender=keeper)
 
-    settled = engine.AuctionSettled.from_receipt(tx)[0]
+    settled = system.auctions.AuctionSettled.from_receipt(tx)[0]
     assert (settled.repaid, settled.refunded) == (1_000 * USDA, owe - 1_000 * USDA)
     assert vault.debt_of(underwater) == 0
     assert base.balanceOf(underwater) - wallet == owe - 1_000 * USDA
-    assert base.balanceOf(engine) == 0
+    assert base.balanceOf(engine) == 0 == base.balanceOf(system.auctions)
 
 
 def test_auction_price_falls_on_the_stair_step_curve_from_the_top_slot(system, underwater, keeper, weth, chain):
@@ -269,17 +272,19 @@ def test_yank_auction__owner_ends_it_and_settles(actions, system, underwater, ke
     _, owe = auction.take(event.auction_id, WAD, MAX_UINT, taker, b"", sender=taker).return_value
     lot_left = auction.auction_info(event.auction_id).lot
     debt = vault.debt_of(underwater)
+    posted = vault.collateral_of(underwater, weth)
     with ape.reverts("ownable: caller is not the owner"):
-        engine.yank_auction(event.auction_id, owner, sender=stranger)
-    with ape.reverts("engine: zero receiver"):
-        engine.yank_auction(event.auction_id, ZERO, sender=owner)
+        system.auctions.yank_auction(event.auction_id, sender=stranger)
 
-    tx = engine.yank_auction(event.auction_id, owner, sender=owner)
+    tx = system.auctions.yank_auction(event.auction_id, sender=owner)
 
     assert tx.return_value == owe
-    assert weth.balanceOf(owner) == lot_left
+    assert weth.balanceOf(owner) == 0
+    assert vault.collateral_of(underwater, weth) == posted + lot_left  # back in the ledger
     assert vault.debt_of(underwater) == debt - owe
-    assert engine.auction_of(underwater) == 0
+    assert system.auctions.auction_of(underwater) == 0
+    with ape.reverts("auctions: auction already settled"):
+        system.auctions.yank_auction(event.auction_id, sender=owner)
 
 
 # ---------------------------------------------------------------- wiring and bad input
@@ -287,40 +292,73 @@ def test_yank_auction__owner_ends_it_and_settles(actions, system, underwater, ke
 
 def test_settle_auction__bad_input__reverts(actions, system, underwater, keeper, weth):
     with ape.reverts("auction: unknown auction"):
-        system.engine.settle_auction(7, sender=keeper)
+        system.auctions.settle_auction(7, sender=keeper)
 
 
 def test_settle_auction__no_auction_house__reverts(project, system, owner, keeper):
-    engine = project.LiquidationEngine.deploy(system.vault, system.queue, sender=owner)
-    with ape.reverts("engine: no auction house"):
-        engine.settle_auction(1, sender=keeper)
-    with ape.reverts("engine: no auction house"):
-        engine.yank_auction(1, owner, sender=owner)
+    auctions = project.AuctionSettlement.deploy(system.engine, sender=owner)
+    with ape.reverts("auctions: no auction house"):
+        auctions.settle_auction(1, sender=keeper)
+    with ape.reverts("auctions: no auction house"):
+        auctions.yank_auction(1, sender=owner)
 
 
 def test_set_auction_house__checks_its_wiring_once(project, system, owner, stranger):
     engine = project.LiquidationEngine.deploy(system.vault, system.queue, sender=owner)
+    auctions = project.AuctionSettlement.deploy(engine, sender=owner)
     base, oracle, vault = system.base, system.oracle, system.vault
-    ours = project.DutchAuction.deploy(base, oracle, engine, vault, engine, sender=owner)
+    ours = project.DutchAuction.deploy(base, oracle, auctions, vault, auctions, sender=owner)
     with ape.reverts("ownable: caller is not the owner"):
-        engine.set_auction_house(ours, sender=stranger)
-    with ape.reverts("engine: zero auction house"):
-        engine.set_auction_house(ZERO, sender=owner)
-    with ape.reverts("engine: auction house of another engine"):
-        engine.set_auction_house(system.auction, sender=owner)
-    elsewhere = project.DutchAuction.deploy(base, oracle, engine, vault, owner, sender=owner)
-    with ape.reverts("engine: auction proceeds go elsewhere"):
-        engine.set_auction_house(elsewhere, sender=owner)
-    other_base = project.DutchAuction.deploy(system.tokens["WETH"], oracle, engine, vault, engine, sender=owner)
-    with ape.reverts("engine: auction base mismatch"):
-        engine.set_auction_house(other_base, sender=owner)
+        auctions.set_auction_house(ours, sender=stranger)
+    with ape.reverts("auctions: zero auction house"):
+        auctions.set_auction_house(ZERO, sender=owner)
+    with ape.reverts("auctions: auction house of another engine"):
+        auctions.set_auction_house(system.auction, sender=owner)
+    elsewhere = project.DutchAuction.deploy(base, oracle, auctions, vault, owner, sender=owner)
+    with ape.reverts("auctions: auction proceeds go elsewhere"):
+        auctions.set_auction_house(elsewhere, sender=owner)
+    other_base = project.DutchAuction.deploy(system.tokens["WETH"], oracle, auctions, vault, auctions, sender=owner)
+    with ape.reverts("auctions: auction base mismatch"):
+        auctions.set_auction_house(other_base, sender=owner)
 
-    tx = engine.set_auction_house(ours, sender=owner)
+    tx = auctions.set_auction_house(ours, sender=owner)
 
-    assert engine.AuctionHouseSet.from_receipt(tx)[0].auction_house == ours.address
-    assert engine.auction_house() == ours.address
-    with ape.reverts("engine: auction house already set"):
-        engine.set_auction_house(ours, sender=owner)
+    assert auctions.AuctionHouseSet.from_receipt(tx)[0].auction_house == ours.address
+    assert auctions.auction_house() == ours.address
+    with ape.reverts("auctions: auction house already set"):
+        auctions.set_auction_house(ours, sender=owner)
+
+
+def test_set_auctions__checks_its_wiring_once(project, system, owner, stranger):
+    engine = project.LiquidationEngine.deploy(system.vault, system.queue, sender=owner)
+    ours = project.AuctionSettlement.deploy(engine, sender=owner)
+    with ape.reverts("ownable: caller is not the owner"):
+        engine.set_auctions(ours, sender=stranger)
+    with ape.reverts("engine: zero auctions"):
+        engine.set_auctions(ZERO, sender=owner)
+    with ape.reverts("engine: auctions of another engine"):
+        engine.set_auctions(system.auctions, sender=owner)
+
+    tx = engine.set_auctions(ours, sender=owner)
+
+    assert engine.AuctionsSet.from_receipt(tx)[0].auctions == ours.address
+    assert engine.auctions() == ours.address
+    with ape.reverts("engine: auctions already set"):
+        engine.set_auctions(ours, sender=owner)
+
+
+def test_write_off__account_that_still_has_collateral_value__reverts(system, underwater, keeper):
+    """Invariant 13: nobody, the owner included, writes off debt that collateral still covers."""
+    with ape.reverts("engine: not dust"):
+        system.engine.write_off(underwater, sender=keeper)
+
+
+def test_write_off__healthy_account__reverts(actions, system, lender, borrower, keeper):
+    actions.lend(lender, 100_000)
+    actions.post(borrower, "WETH", 10)
+    actions.borrow(borrower, 1_000)
+    with ape.reverts("engine: healthy"):
+        system.engine.write_off(borrower, sender=keeper)
 
 
 def test_refund_the_borrower_cannot_receive__is_held_for_claim_refund(project, chain, system_params, owner, accounts):
@@ -347,20 +385,20 @@ def test_refund_the_borrower_cannot_receive__is_held_for_claim_refund(project, c
     actions.mint("USDB", taker, 100_000, s.auction)
     _, owe = s.auction.take(auction_id, MAX_UINT, MAX_UINT, taker, b"", sender=taker).return_value
 
-    tx = s.engine.settle_auction(auction_id, sender=keeper)
+    tx = s.auctions.settle_auction(auction_id, sender=keeper)
 
     surplus = owe - 1_000 * USDA
-    assert s.engine.RefundHeld.from_receipt(tx)[0].amount == surplus
-    settled = s.engine.AuctionSettled.from_receipt(tx)[0]
+    assert s.auctions.RefundHeld.from_receipt(tx)[0].amount == surplus
+    settled = s.auctions.AuctionSettled.from_receipt(tx)[0]
     assert (settled.repaid, settled.refunded, settled.finished) == (1_000 * USDA, surplus, True)
-    assert s.engine.refunds(borrower) == surplus == usdb.balanceOf(s.engine)
-    assert s.engine.auction_of(borrower) == 0 and s.vault.debt_of(borrower) == 0
-    with ape.reverts("engine: no refund"):
-        s.engine.claim_refund(keeper, sender=keeper)
-    with ape.reverts("engine: zero receiver"):
-        s.engine.claim_refund(ZERO, sender=borrower)
+    assert s.auctions.refunds(borrower) == surplus == usdb.balanceOf(s.auctions)
+    assert s.auctions.auction_of(borrower) == 0 and s.vault.debt_of(borrower) == 0
+    with ape.reverts("auctions: no refund"):
+        s.auctions.claim_refund(keeper, sender=keeper)
+    with ape.reverts("auctions: zero receiver"):
+        s.auctions.claim_refund(ZERO, sender=borrower)
     # the borrower collects it at another address
-    claim = s.engine.claim_refund(taker, sender=borrower)
+    claim = s.auctions.claim_refund(taker, sender=borrower)
     assert claim.return_value == surplus
-    assert s.engine.RefundClaimed.from_receipt(claim)[0].receiver == taker.address
-    assert s.engine.refunds(borrower) == 0 == usdb.balanceOf(s.engine)
+    assert s.auctions.RefundClaimed.from_receipt(claim)[0].receiver == taker.address
+    assert s.auctions.refunds(borrower) == 0 == usdb.balanceOf(s.auctions)

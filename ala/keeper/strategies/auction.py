@@ -21,7 +21,7 @@ class AuctionStrategy:
     """Drive the Dutch auctions the engine opens when the bid pools fall short.
 
     Every auction id the auction house has issued is followed until it has ended and been settled. Each step,
-    in one batch, it reads `auction_info`, `auction_status` and the engine's `auction_booked` / `auction_of`
+    in one batch, it reads `auction_info`, `auction_status` and the settlement's `auction_booked` / `auction_of`
     for the open ones, and then:
 
     - `settle_auction(id)` when the auction raised base the engine has not booked yet, or has ended and
@@ -38,7 +38,7 @@ class AuctionStrategy:
     def __init__(self, keeper: Keeper) -> None:
         self.k = keeper
         self.house = ""  # the engine's auction house; "" while there is none
-        self.stale = True  # read the house at the next step: at start, then on the engine's AuctionHouseSet
+        self.stale = True  # read the house at the next step: at start, then on the engine's AuctionsSet
         self.base = ""
         self.next_seen = 1
         self.open: set[int] = set()
@@ -46,7 +46,7 @@ class AuctionStrategy:
         self.approved = False
 
     def resolve(self) -> None:
-        """Read the engine's auction house (it may be wired after the keeper starts)."""
+        """Read the house of the engine's auction settlement (it may be wired after the keeper starts)."""
         k = self.k
         assert k.rpc is not None
         house = k.chain.auction_house()
