@@ -167,8 +167,11 @@ def liquidate(account: address, collateral: address, max_repay: uint256) -> (uin
     params: uint256 = self._params
     keeper_fee: uint256 = (params >> 60) & MASK_60
     protocol_fee: uint256 = (params >> 120) & MASK_60
+    unit_cost: uint256 = liquidation_plan._unit_cost(
+        snap.collateral_price, self._load_config(collateral).scale, snap.base_price, _BASE_UNIT
+    )
     target: uint256 = liquidation_plan._target_repay(
-        snap.debt, snap.debt_value, max_repay, params & MASK_60, params >> 180
+        snap.debt, snap.debt_value, max_repay, params & MASK_60, params >> 180, unit_cost
     )
     funds: uint256 = liquidation_plan._funds_needed(target, keeper_fee, protocol_fee)
     fill: ILiquidationQueue.FillResult = extcall ILiquidationQueue(queue).fill(
@@ -191,7 +194,7 @@ def liquidate(account: address, collateral: address, max_repay: uint256) -> (uin
             sale = liquidation_plan._auction_slice(
                 snap.collateral_amount - fill.collateral,
                 liquidation_plan._target_repay(
-                    snap.debt, snap.debt_value, max_value(uint256), params & MASK_60, params >> 180
+                    snap.debt, snap.debt_value, max_value(uint256), params & MASK_60, params >> 180, unit_cost
                 ),
                 repaid,
                 snap.collateral_price,

@@ -172,6 +172,12 @@ def preview_liquidation(account: address, collateral: address) -> ILiquidationEn
         max_value(uint256),
         staticcall ILiquidationEngine(engine).close_ratio(),
         staticcall ILiquidationEngine(engine).dust_value(),
+        liquidation_plan._unit_cost(
+            snap.collateral_price,
+            (staticcall ILiquidationEngine(engine).collateral_config(collateral)).scale,
+            snap.base_price,
+            _BASE_UNIT,
+        ),
     )
     funds: uint256 = liquidation_plan._funds_needed(target, keeper_fee, protocol_fee)
     fill: ILiquidationQueue.FillResult = staticcall ILiquidationQueue(queue).preview_fill(

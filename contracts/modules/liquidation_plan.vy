@@ -31,18 +31,21 @@ struct Slice:
 @internal
 @pure
 def _target_repay(
-    debt: uint256, debt_value: uint256, max_repay: uint256, close_ratio: uint256, dust: uint256
+    debt: uint256, debt_value: uint256, max_repay: uint256, close_ratio: uint256, dust: uint256, unit_cost: uint256
 ) -> uint256:
     """
-    @notice R = min(close_ratio·D, max_repay), or the whole debt when the debt or the
-            remainder would be worth less than `dust` (WAD USD): a dust position costs more gas
-            to liquidate than it is worth.
+    @notice R = min(max(close_ratio·D, unit_cost), max_repay, D), or the whole debt when the debt or
+            the remainder would be worth less than `dust` (WAD USD): a dust position costs more gas
+            to liquidate than it is worth. `unit_cost` (`_unit_cost`) lifts the close ratio's slice to
+            the price of one whole unit of the collateral sold: the queue sells whole units only, and
+            one unit of a 0-decimal token can be worth more than the slice, which would leave the
+            account liquidatable with bids that can never buy.
     """
     if debt_value <= dust:
         assert max_repay >= debt, "engine: max repay leaves dust"
         return debt
     # dev: round up, the close ratio is a cap on each liquidation, not a floor on what is left
-    target: uint256 = min(math._mul_div(debt, close_ratio, WAD, True), max_repay)
+    target: uint256 = min(min(max(math._mul_div(debt, close_ratio, WAD, True), unit_cost), max_repay), debt)
     # dev: value of the remainder, pro rata of the debt value (round down: a borderline remainder counts as dust)
     remainder_value: uint256 = math._mul_div(debt - target, debt_value, debt, False)
     if remainder_value < dust:
@@ -50,6 +53,16 @@ def _target_repay(
         return debt
     return target
 
+
+
+@internal
+@pure
+def _unit_cost(collateral_price: uint256, collateral_unit: uint256, base_price: uint256, base_unit: uint256) -> uint256:
+    """
+    @notice Base units that pay for one base unit of the collateral at its oracle price (the dearest slot),
+            rounded up: funds of at least this much buy one unit from any slot that holds them.
+    """
+    return math._mul_div(collateral_price, base_unit, base_price * collateral_unit, True)
 
 @internal
 @pure

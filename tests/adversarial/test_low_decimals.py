@@ -70,3 +70,41 @@ def test_liquidate__any_max_repay_any_decimals__takes_no_more_collateral_than_it
         assert event.seized > 0  # a repayment worth a unit buys it
     # the funds asked of the queue round up and the fees down: the repayment may pass max_repay by two units
     assert event.repaid <= max_repay + 2
+
+
+@pytest.mark.parametrize("decimals", (0, 2))
+def test_liquidate__one_unit_worth_more_than_the_close_ratio_slice__still_buys_a_whole_unit(
+    actions, system, lender, borrower, bidder, keeper, decimals
+):
+    """The queue sells whole units only, so a slice (half the debt) worth less than one unit of a coarse token bought
+    nothing: the account stayed liquidatable beside bids that could never fill (`engine: no active bids`), its debt
+    accruing. The repayment is lifted to the cost of one unit (liquidation_plan._unit_cost)."""
+    symbol = f"D{decimals}"
+    token = system.tokens[symbol]
+    actions.lend(lender, 1_000_000)
+    actions.post(borrower, symbol, 2)  # $200
+    actions.borrow(borrower, 100)
+    actions.bid(bidder, symbol, 0, 100_000)
+    actions.set_price(symbol, 52)  # $104 against 100: liquidatable; half the debt ($50) buys no $52 unit
+    held = system.vault.collateral_of(borrower, token)
+
+    tx = system.engine.liquidate(borrower, token, 2**256 - 1, sender=keeper)
+
+    event = system.engine.Liquidation.from_receipt(tx)[0]
+    assert event.seized >= 10**decimals  # at least one whole token
+    assert system.vault.collateral_of(borrower, token) == held - event.seized
+    base_price = system.oracle.price(system.base)
+    for fill in system.queue.SlotFilled.from_receipt(tx):
+        assert fill.collateral_bought * fill.price // 10**decimals <= fill.base_spent * base_price // USDA
+
+    # what is left: one unit ($52) against about $48.5 of debt, still below the threshold. A unit now costs more than
+    # the whole debt, which no liquidation may repay past; the collateral still covers the debt, so nothing is hidden
+    # and the account waits (the borrower can repay; an auction house would sell it)
+    if system.vault.collateral_of(borrower, token) == 10**decimals:
+        with ape.reverts("engine: no active bids"):
+            system.engine.liquidate(borrower, token, 2**256 - 1, sender=keeper)
+    # once the unit is worth less than the debt, it sells and the shortfall is written off, reserves first
+    actions.set_price(symbol, 30)
+    while system.vault.collateral_of(borrower, token) != 0:
+        system.engine.liquidate(borrower, token, 2**256 - 1, sender=keeper)
+    assert system.vault.debt_of(borrower) == 0

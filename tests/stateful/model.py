@@ -602,13 +602,14 @@ class SystemModel:
             collateral_left -= x
         return fills
 
-    def _target(self, debt: int, debt_value: int, max_repay: int) -> int:
+    def _target(self, debt: int, debt_value: int, max_repay: int, unit_cost: int) -> int:
         dust = self.engine.dust_value
         if debt_value <= dust:
             if max_repay < debt:
                 raise Revert("engine: max repay leaves dust")
             return debt
-        target = min(mul_div(debt, self.engine.close_ratio, WAD, True), max_repay)
+        # liquidation_plan._target_repay: the close ratio's slice, lifted to the cost of one whole collateral unit
+        target = min(max(mul_div(debt, self.engine.close_ratio, WAD, True), unit_cost), max_repay, debt)
         if mul_div(debt - target, debt_value, debt, False) < dust:
             if max_repay < debt:
                 raise Revert("engine: max repay leaves dust")
@@ -630,7 +631,10 @@ class SystemModel:
             raise Revert("engine: no such collateral")
         scaled = self.scaled[account]
         debt = self.debt_of_scaled(scaled, index)
-        target = self._target(debt, h.debt_value, max_repay)
+        unit_cost = mul_div(
+            self.price(symbol), self.base_unit, self.price(self.base_symbol) * self.collaterals[symbol].unit, True
+        )
+        target = self._target(debt, h.debt_value, max_repay, unit_cost)
         kf, pf = self.engine.keeper_fee, self.engine.protocol_fee
         funds = mul_div(target, WAD, WAD - kf - pf, True)
         fills = self.walk(symbol, self.price(symbol), self.price(self.base_symbol), funds, held, self.block)

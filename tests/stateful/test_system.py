@@ -644,15 +644,23 @@ class SystemMachine(RuleBasedStateMachine):
                 assert not ev.before.health(ev.account).liquidatable, "invariant 3: liquidatable account refused"
 
     def _assert_no_bid_can_buy_a_unit(self, borrower: str, symbol: str) -> None:
+        """A liquidatable account refused "no active bids" beside active bids: no slot with bids can buy one unit of
+        the collateral, because the whole position is worth less than one base unit there, or the slot holds less than
+        a unit costs, or a unit costs more than the whole debt (no liquidation repays past the debt; the collateral
+        then still covers it, so no bad debt hides behind the refusal)."""
         m = self.model
         spec = m.collaterals[symbol]
+        debt = m.debt_of_scaled(m.scaled[borrower], m.accrued()[0])
+        base_value = m.price(m.base_symbol) * spec.unit
         for slot in range(spec.max_slot + 1):
-            if m.slot_active(symbol, slot, m.block):
+            active = m.slot_active(symbol, slot, m.block)
+            if active:
                 price = m.price(symbol) * (WAD - slot * spec.premium_step) // WAD
-                # the first slot with bids buys the whole position for less than one base unit
-                value = m.held(borrower, symbol) * price * m.base_unit // (m.price(m.base_symbol) * spec.unit)
-                assert value == 0, "invariant 3: liquidatable account with usable bids refused (no active bids)"
-                return
+                value = m.held(borrower, symbol) * price * m.base_unit // base_value
+                unit_cost = -(-price * m.base_unit // base_value)
+                assert value == 0 or unit_cost > min(active, debt), (
+                    f"invariant 3: liquidatable account refused (no active bids) though slot {slot} can buy a unit"
+                )
 
     @invariant()
     def invariant_4_slots_fill_cheapest_first_within_the_collateral(self):

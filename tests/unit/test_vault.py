@@ -2055,6 +2055,9 @@ def test_configure_collateral__accepts_the_edges_of_every_bound(vault, owner, go
     wait_out_the_ramp(chain, feeds, owner)  # liq_ltv moves to 97% over a day
     assert engine.collateral_config(gold)[:3] == (0, 97 * PCT, WAD)
     engine.configure_collateral(gold, 97 * PCT - 1, 97 * PCT, 0, sender=owner)
+    assert engine.collateral_config(gold)[:2] == (97 * PCT - 1, 97 * PCT)
+    assert engine.collateral_config(gold)[2] > 99 * PCT  # the risk factor ramps down from 100% over a day
+    wait_out_the_ramp(chain, feeds, owner)
     assert engine.collateral_config(gold)[:3] == (97 * PCT - 1, 97 * PCT, 0)
 
 
