@@ -641,16 +641,20 @@ class FallbackMachine(RuleBasedStateMachine):
     @invariant()
     def invariant_3_every_liquidatable_account_can_be_liquidated(self):
         """With the auction house wired, bids are no longer needed: the only things that may stop the
-        liquidation of a liquidatable account are its asset's breaker and an auction already running for it."""
+        liquidation of a liquidatable account are its asset's breaker and an auction already running for it.
+        One collateral may still refuse (`engine: no active bids`) when what the account holds of it is worth
+        less than `dust_value`: no bid buys a unit of it and no auction opens below the floor. The account is then
+        liquidated against another collateral, or closed as dust, so at least one of its collaterals goes through
+        unless a breaker holds one of them."""
+        dust = word(self.call(self.engine, "dust_value()"))
         items, labels = [], []
         for account in self.m.borrowers:
             if self.running_auction(account) or not self.health(account)[5]:
                 continue
             for symbol in SYMBOLS:
                 token = self.m.tokens[symbol]
-                if self.paused(symbol) or not word(
-                    self.call(self.vault, "collateral_of(address,address)", account, token)
-                ):
+                held = word(self.call(self.vault, "collateral_of(address,address)", account, token))
+                if self.paused(symbol) or not held:
                     continue
                 items.append(
                     (
@@ -659,9 +663,17 @@ class FallbackMachine(RuleBasedStateMachine):
                         calldata("liquidate(address,address,uint256)", account, token, MAX_UINT),
                     )
                 )
-                labels.append((account, symbol))
-        for (account, symbol), (ok, reason) in zip(labels, self.fast.try_calls(items), strict=True):
+                labels.append((account, symbol, held * self.price(symbol) // 10 ** self.m.decimals[symbol]))
+        went_through: dict[str, bool] = {}
+        for (account, symbol, value), (ok, reason) in zip(labels, self.fast.try_calls(items), strict=True):
+            went_through[account] = went_through.get(account, False) or ok
+            if not ok and reason == "engine: no active bids" and value < dust:
+                STAT["invariant 3: dust collateral refused beside another"] += 1
+                continue
             assert ok, f"{account} is liquidatable against {symbol} but liquidate reverts: {reason}"
+        for account, ok in went_through.items():
+            if not any(self.paused(s) for s in SYMBOLS):
+                assert ok, f"invariant 3: {account} is liquidatable and no collateral of it liquidates"
 
     @invariant()
     def invariant_9_no_hidden_bad_debt(self):
