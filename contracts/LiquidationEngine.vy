@@ -167,9 +167,9 @@ def liquidate(account: address, collateral: address, max_repay: uint256) -> (uin
     params: uint256 = self._params
     keeper_fee: uint256 = (params >> 60) & MASK_60
     protocol_fee: uint256 = (params >> 120) & MASK_60
-    unit_cost: uint256 = liquidation_plan._unit_cost(
-        snap.collateral_price, self._load_config(collateral).scale, snap.base_price, _BASE_UNIT
-    )
+    # dev: the collateral's decimals, read once for the unit cost, the auction slice and the dust check below
+    scale: uint256 = self._load_config(collateral).scale
+    unit_cost: uint256 = liquidation_plan._unit_cost(snap.collateral_price, scale, snap.base_price, _BASE_UNIT)
     target: uint256 = liquidation_plan._target_repay(
         snap.debt, snap.debt_value, max_repay, params & MASK_60, params >> 180, unit_cost
     )
@@ -188,7 +188,6 @@ def liquidate(account: address, collateral: address, max_repay: uint256) -> (uin
         house = staticcall IAuctionSettlement(auctions_).auction_house()
         if house != empty(address):
             pool: ILiquidationQueue.PoolParams = staticcall ILiquidationQueue(queue).pool_params(collateral)
-            scale: uint256 = self._load_config(collateral).scale
             # dev: an auction sells the engine's own slice, whatever max_repay the caller chose (Maker's `bark`
             # takes no size from its caller), so nobody opens a tiny auction to block the account
             sale = liquidation_plan._auction_slice(
@@ -214,7 +213,7 @@ def liquidate(account: address, collateral: address, max_repay: uint256) -> (uin
         left: uint256 = conversions._value(
             snap.collateral_amount - fill.collateral,
             snap.collateral_price,
-            self._load_config(collateral).scale,
+            scale,
             False,
         )
         write_off = self._is_dust(self._sellable(left, snap.base_price) + other_value, params >> 180)
